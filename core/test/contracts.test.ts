@@ -127,6 +127,20 @@ const EXAMPLES: Record<ContractName, unknown> = {
     },
     training_seconds: 12.5,
   },
+  'training-set-manifest': {
+    schema_version: 1,
+    data_version: sha,
+    feature_set_version: 'v1',
+    created_at: now,
+    rows: 100,
+    positives: 40,
+    events: [{ event: 'gbr-1998', rows: 100, positives: 40 }],
+    features: ['dhw_max_ytd'],
+    label: 'GBR aerial category >= 2',
+    chip: { channels: ['dhw_max_ytd'], size_px: 16, pixel_deg: 0.02 },
+    sources: [{ path: 'data/sample/x.parquet', sha256: sha, format: 'gbr-aerial' }],
+    notes: [],
+  },
 };
 
 describe('contracts - every message type', () => {

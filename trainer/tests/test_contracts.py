@@ -28,6 +28,7 @@ def test_every_contract_has_a_schema() -> None:
         "prediction",
         "retrain-request",
         "satellite-observation",
+        "training-set-manifest",
     ]
 
 

@@ -7,6 +7,7 @@ import { predictionSchema } from './prediction.js';
 import { buoyReadingSchema } from './reading.js';
 import { retrainRequestSchema } from './retrain.js';
 import { satelliteObservationSchema } from './satellite.js';
+import { trainingSetManifestSchema } from './training-set.js';
 
 export * from './common.js';
 export * from './drift.js';
@@ -17,6 +18,7 @@ export * from './prediction.js';
 export * from './reading.js';
 export * from './retrain.js';
 export * from './satellite.js';
+export * from './training-set.js';
 
 /** Every contract by its published name; the JSON Schema files are named after these keys. */
 export const CONTRACTS = {
@@ -28,6 +30,7 @@ export const CONTRACTS = {
   'retrain-request': retrainRequestSchema,
   'model-announcement': modelAnnouncementSchema,
   'model-card': modelCardSchema,
+  'training-set-manifest': trainingSetManifestSchema,
 } as const satisfies Record<string, z.ZodType>;
 
 export type ContractName = keyof typeof CONTRACTS;
