@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { findExecutable, freePort, type LocalServer, startServer } from './process.js';
 
@@ -19,6 +20,9 @@ export async function startMosquitto(options: ServerOptions): Promise<LocalServe
     confPath,
     [
       `listener ${port} 127.0.0.1`,
+      // Started as root, mosquitto would switch to the "mosquitto" user and lose write access
+      // to its persistence folder; keep it as the user who owns the folder.
+      `user ${userInfo().username}`,
       'allow_anonymous true',
       'persistence true',
       `persistence_location ${options.dataDir}/`,
