@@ -1,1 +1,30 @@
-export {};
+export { type Announcer, type AnnouncerOptions, createAnnouncer } from './announcer.js';
+export { type AppDeps, buildApp } from './app.js';
+export { type AuditLog, createAuditLog, type Decision } from './audit-log.js';
+export { type CanaryMonitor, type CanaryStats, createCanaryMonitor } from './canary.js';
+export { cohortPosition, routeVariant } from './canary-routing.js';
+export {
+  DEFAULT_CANARY_WEIGHT,
+  DEFAULT_CANARY_WINDOW_S,
+  loadServingConfig,
+  type ServingConfig,
+  servingSettings,
+} from './config.js';
+export { crwAlertLevel, crwBaselineRisk, riskBand } from './crw-baseline.js';
+export { createFeatureReader, type FeatureReader, parseFeatureHash } from './feature-store.js';
+export { createMlflowRegistry, type MlflowRegistryOptions } from './mlflow-registry.js';
+export { createModelHub, type Lease, type ModelHub, type ModelSet } from './model-hub.js';
+export { loadServingModel, type ServingModel, sha256Hex } from './model-session.js';
+export { FeaturesUnavailableError } from './predictor.js';
+export { modelFileUrl, type PromotionDeps, promote, rollback } from './promotion.js';
+export {
+  type Approval,
+  evaluateGates,
+  type GateResult,
+  loadApprovals,
+  loadPolicy,
+  type PromotionPolicy,
+} from './promotion-policy.js';
+export { type Alias, createLocalRegistry, type ModelRegistry } from './registry.js';
+export { createPromotionDeps, startServer } from './server.js';
+export { createSiteCatalog, loadSiteCatalog, type Site, type SiteCatalog } from './sites.js';

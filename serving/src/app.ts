@@ -1,0 +1,65 @@
+import swagger from '@fastify/swagger';
+import type { Secret } from '@reefguard/core';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Redis } from 'ioredis';
+import { registerErrorHandler } from './error-handler.js';
+import features from './plugins/features.js';
+import metrics from './plugins/metrics.js';
+import models from './plugins/models.js';
+import registry from './plugins/registry.js';
+import type { PredictSettings } from './predict-service.js';
+import type { PromotionDeps } from './promotion.js';
+import { adminRoutes } from './routes/admin.js';
+import { featureRoutes } from './routes/features.js';
+import { healthRoutes } from './routes/health.js';
+import { modelRoutes } from './routes/models.js';
+import { pageRoutes } from './routes/page.js';
+import { predictRoutes } from './routes/predict.js';
+import { riskMapRoutes } from './routes/risk-map.js';
+import type { SiteCatalog } from './sites.js';
+
+/** Everything the app uses, built and closed by its owner (server.ts or a test). */
+export interface AppDeps {
+  redis: Redis;
+  sites: SiteCatalog;
+  promotion: PromotionDeps;
+  predict: PredictSettings;
+  canaryWindowMs: number;
+  adminToken?: Secret;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** The whole serving app as one Fastify instance; `server.ts` only listens with it. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    // Keep Authorization out of request logs.
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
+  });
+  registerErrorHandler(app);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'ReefGuard serving', version: '1.0.0' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+
+  // Shared services, in data-flow order: features -> registry -> models -> metrics.
+  await app.register(features, { redis: deps.redis, sites: deps.sites });
+  await app.register(registry, { promotion: deps.promotion });
+  await app.register(models, {
+    canaryWeight: deps.promotion.canaryWeight,
+    canaryWindowMs: deps.canaryWindowMs,
+  });
+  await app.register(metrics);
+
+  await app.register(predictRoutes, deps.predict);
+  await app.register(riskMapRoutes, deps.predict);
+  await app.register(featureRoutes);
+  await app.register(modelRoutes);
+  await app.register(healthRoutes);
+  await app.register(adminRoutes, { token: deps.adminToken });
+  await app.register(pageRoutes);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,167 @@
+import { type Prediction, ReefGuardError, SCHEMA_VERSION } from '@reefguard/core';
+import { crwAlertLevel, crwBaselineRisk, riskBand } from './crw-baseline.js';
+import type { OnlineFeatures } from './feature-store.js';
+import type { ServingModel } from './model-session.js';
+
+/** Features exist but cannot answer for the requested time (missing, stale, from the future). */
+export class FeaturesUnavailableError extends ReefGuardError {
+  constructor(
+    message: string,
+    readonly reason: 'missing' | 'stale' | 'incomplete',
+  ) {
+    super(message);
+  }
+}
+
+export const TOP_FEATURES = 5;
+const HOUR_MS = 3_600_000;
+
+export interface PredictOptions {
+  /** The time the answer is for; features must be as of at most `maxAgeMs` before it. */
+  timeMs: number;
+  maxAgeMs: number;
+  degraded: 'crw-baseline' | 'unavailable';
+}
+
+export interface Routed {
+  model: ServingModel;
+  variant: 'champion' | 'challenger';
+}
+
+/** Checks the age of a site's features; throws FeaturesUnavailableError with the reason. */
+export function checkFreshness(
+  siteId: string,
+  features: OnlineFeatures,
+  options: PredictOptions,
+): asserts features is NonNullable<OnlineFeatures> {
+  if (!features) {
+    throw new FeaturesUnavailableError(`no online features for site ${siteId}`, 'missing');
+  }
+  const asOfMs = Date.parse(features.as_of);
+  if (Number.isNaN(asOfMs)) {
+    throw new FeaturesUnavailableError(`features of ${siteId} carry no valid as_of`, 'missing');
+  }
+  const ageMs = options.timeMs - asOfMs;
+  if (ageMs > options.maxAgeMs) {
+    throw new FeaturesUnavailableError(
+      `features of ${siteId} are as of ${features.as_of}, ${(ageMs / HOUR_MS).toFixed(1)} h before the requested time (limit ${options.maxAgeMs / HOUR_MS} h)`,
+      'stale',
+    );
+  }
+  if (ageMs < -options.maxAgeMs) {
+    throw new FeaturesUnavailableError(
+      `the online store holds features of ${siteId} as of ${features.as_of}, later than the requested time: past answers come from the offline store`,
+      'stale',
+    );
+  }
+}
+
+function alertAndDhw(values: Record<string, number | null>): { alert: number; dhw: number } {
+  const dhw = values.dhw ?? 0;
+  const alert = values.alert_level ?? crwAlertLevel(values.hotspot ?? 0, dhw);
+  return { alert, dhw };
+}
+
+/** The model's input row for one site, or the names of the features it lacks. */
+function inputRow(model: ServingModel, values: Record<string, number | null>) {
+  const row = new Float32Array(model.card.features.length);
+  const missing: string[] = [];
+  model.card.features.forEach((feature, i) => {
+    const value = values[feature.name];
+    if (value === null || value === undefined) missing.push(feature.name);
+    else row[i] = value;
+  });
+  return { row, missing };
+}
+
+/**
+ * Predicts a group of sites that share one model in a single session run. Each site adds
+ * 1 + F rows: its own and one per feature with that feature set to the training mean, so the
+ * contribution of a feature is the risk it adds over its mean (occlusion attribution).
+ */
+export async function predictSites(
+  items: ReadonlyArray<{ siteId: string; features: NonNullable<OnlineFeatures> }>,
+  routed: Routed,
+  options: PredictOptions,
+): Promise<Array<Prediction | FeaturesUnavailableError>> {
+  const { model, variant } = routed;
+  const width = model.card.features.length;
+  const perSite = 1 + width;
+  const answers: Array<Prediction | FeaturesUnavailableError | null> = [];
+  const ready: Array<{ index: number; row: Float32Array }> = [];
+  for (const [index, { siteId, features }] of items.entries()) {
+    const { row, missing } = inputRow(model, features.values);
+    if (missing.length === 0) {
+      ready.push({ index, row });
+      answers.push(null);
+      continue;
+    }
+    const reason = `features of ${siteId} lack ${missing.join(', ')} needed by model ${model.version}`;
+    answers.push(
+      options.degraded === 'unavailable' || features.values.dhw == null
+        ? new FeaturesUnavailableError(reason, 'incomplete')
+        : baselinePrediction(siteId, features, model.card.name),
+    );
+  }
+  if (ready.length > 0) {
+    const batch = new Float32Array(ready.length * perSite * width);
+    ready.forEach(({ row }, k) => {
+      for (let j = 0; j < perSite; j++) {
+        const offset = (k * perSite + j) * width;
+        batch.set(row, offset);
+        if (j > 0) batch[offset + j - 1] = model.card.features[j - 1]?.mean ?? 0;
+      }
+    });
+    const risks = await model.predict(batch, ready.length * perSite);
+    ready.forEach(({ index, row }, k) => {
+      const item = items[index] as (typeof items)[number];
+      const risk = risks[k * perSite] as number;
+      const contributions = model.card.features.map((feature, i) => ({
+        name: feature.name,
+        value: row[i] as number,
+        contribution: risk - (risks[k * perSite + 1 + i] as number),
+      }));
+      contributions.sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
+      const { alert, dhw } = alertAndDhw(item.features.values);
+      answers[index] = {
+        schema_version: SCHEMA_VERSION,
+        site_id: item.siteId,
+        time: item.features.as_of,
+        risk,
+        band: riskBand(risk),
+        alert_level: alert,
+        dhw,
+        model_name: model.card.name,
+        model_version: model.version,
+        variant,
+        degraded: false,
+        top_features: contributions.slice(0, TOP_FEATURES),
+      };
+    });
+  }
+  return answers as Array<Prediction | FeaturesUnavailableError>;
+}
+
+/** The flagged degraded answer: CRW physics only, from the DHW the store holds. */
+export function baselinePrediction(
+  siteId: string,
+  features: NonNullable<OnlineFeatures>,
+  modelName: string,
+): Prediction {
+  const { alert, dhw } = alertAndDhw(features.values);
+  const risk = crwBaselineRisk(dhw);
+  return {
+    schema_version: SCHEMA_VERSION,
+    site_id: siteId,
+    time: features.as_of,
+    risk,
+    band: riskBand(risk),
+    alert_level: alert,
+    dhw,
+    model_name: modelName,
+    model_version: 'crw-baseline',
+    variant: 'crw-baseline',
+    degraded: true,
+    top_features: [{ name: 'dhw', value: dhw, contribution: risk }],
+  };
+}

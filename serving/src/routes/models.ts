@@ -1,0 +1,75 @@
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { NotFoundError } from '@reefguard/core';
+import type { FastifyPluginAsync } from 'fastify';
+import { errorResponses } from './schemas.js';
+
+/** Files of the loaded models, for edge agents (announcement URLs) and the map page. */
+export const modelRoutes: FastifyPluginAsync = async (app) => {
+  app.get(
+    '/v1/models',
+    {
+      schema: {
+        summary: 'The loaded champion and challenger',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              champion: { type: ['object', 'null'], additionalProperties: true },
+              challenger: { type: ['object', 'null'], additionalProperties: true },
+              challenger_weight: { type: 'number' },
+            },
+          },
+        },
+      },
+    },
+    async () => {
+      const set = app.models.hub.current();
+      const describe = (alias: 'champion' | 'challenger') => {
+        const model = set?.[alias];
+        if (!model) return null;
+        return {
+          version: model.version,
+          sha256: model.sha256,
+          url: `/v1/models/${model.version}/${model.card.files.model.path}`,
+          card_url: `/v1/models/${model.version}/model-card.json`,
+          features: model.card.features.map((f) => f.name),
+        };
+      };
+      return {
+        champion: describe('champion'),
+        challenger: describe('challenger'),
+        challenger_weight: set?.challenger ? set.challengerWeight : 0,
+      };
+    },
+  );
+
+  app.get<{ Params: { version: string; file: string } }>(
+    '/v1/models/:version/:file',
+    {
+      schema: {
+        description: 'Download the ONNX file or the model card of a loaded version',
+        params: {
+          type: 'object',
+          required: ['version', 'file'],
+          properties: { version: { type: 'string' }, file: { type: 'string' } },
+        },
+        response: errorResponses,
+      },
+    },
+    async (request, reply) => {
+      const { version, file } = request.params;
+      const set = app.models.hub.current();
+      const model = [set?.champion, set?.challenger].find((m) => m?.version === version);
+      // Only files the card names can be served: no path ever comes from the request.
+      const names = model
+        ? ['model-card.json', ...Object.values(model.card.files).map((f) => f.path)]
+        : [];
+      if (!model || !names.includes(file)) {
+        throw new NotFoundError(`model version ${version} has no loaded file "${file}"`);
+      }
+      const type = file.endsWith('.json') ? 'application/json' : 'application/octet-stream';
+      return reply.type(type).send(createReadStream(join(model.dir, file)));
+    },
+  );
+};

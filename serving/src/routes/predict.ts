@@ -1,0 +1,92 @@
+import { NotFoundError } from '@reefguard/core';
+import type { FastifyPluginAsync } from 'fastify';
+import { answerSites, type PredictSettings } from '../predict-service.js';
+import { FeaturesUnavailableError } from '../predictor.js';
+import { errorJsonSchema, errorResponses, predictionJsonSchema, siteIdSchema } from './schemas.js';
+
+/** Largest batch one request may ask for; the risk map is the way to ask for every site. */
+export const MAX_BATCH = 1_000;
+
+const timeSchema = {
+  type: 'string',
+  format: 'date-time',
+  description: 'the time the answer is for (default: now)',
+} as const;
+
+function requestTime(time: string | undefined): number {
+  return time === undefined ? Date.now() : Date.parse(time);
+}
+
+export const predictRoutes: FastifyPluginAsync<PredictSettings> = async (app, settings) => {
+  app.post<{ Body: { site_id: string; time?: string } }>(
+    '/v1/predict',
+    {
+      schema: {
+        summary: 'Bleaching risk of one site now (or at `time`)',
+        body: {
+          type: 'object',
+          required: ['site_id'],
+          additionalProperties: false,
+          properties: { site_id: siteIdSchema, time: timeSchema },
+        },
+        response: { 200: predictionJsonSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { site_id, time } = request.body;
+      app.sites.get(site_id);
+      const [answer] = await answerSites(app, [site_id], requestTime(time), settings);
+      if (!answer) throw new Error('no answer');
+      if (answer.ok) return answer.prediction;
+      if (answer.status === 404) throw new NotFoundError(answer.message);
+      throw new FeaturesUnavailableError(
+        answer.message,
+        answer.reason as FeaturesUnavailableError['reason'],
+      );
+    },
+  );
+
+  app.post<{ Body: { site_ids: string[]; time?: string } }>(
+    '/v1/predict/batch',
+    {
+      schema: {
+        summary: 'Bleaching risk of many sites; each site answers or says why not',
+        body: {
+          type: 'object',
+          required: ['site_ids'],
+          additionalProperties: false,
+          properties: {
+            site_ids: { type: 'array', items: siteIdSchema, minItems: 1, maxItems: MAX_BATCH },
+            time: timeSchema,
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['predictions', 'errors'],
+            properties: {
+              predictions: { type: 'array', items: predictionJsonSchema },
+              errors: {
+                type: 'array',
+                items: {
+                  ...errorJsonSchema,
+                  required: ['site_id', 'status', 'error', 'message'],
+                  properties: { ...errorJsonSchema.properties, status: { type: 'integer' } },
+                },
+              },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { site_ids, time } = request.body;
+      const answers = await answerSites(app, site_ids, requestTime(time), settings);
+      return {
+        predictions: answers.flatMap((a) => (a.ok ? [a.prediction] : [])),
+        errors: answers.flatMap((a) => (a.ok ? [] : [a])),
+      };
+    },
+  );
+};

@@ -1,0 +1,132 @@
+import { ValidationError } from '@reefguard/core';
+import type { FastifyPluginAsync } from 'fastify';
+import { answerSites, type PredictSettings } from '../predict-service.js';
+import { errorResponses } from './schemas.js';
+
+const DAY_MS = 86_400_000;
+
+const siteProperties = {
+  type: 'object',
+  properties: {
+    site_id: { type: 'string' },
+    name: { type: 'string' },
+    risk: { type: ['number', 'null'] },
+    band: { type: ['string', 'null'] },
+    alert_level: { type: ['integer', 'null'] },
+    dhw: { type: ['number', 'null'] },
+    time: { type: ['string', 'null'] },
+    model_version: { type: ['string', 'null'] },
+    variant: { type: ['string', 'null'] },
+    degraded: { type: 'boolean' },
+    status: { type: 'string', enum: ['ok', 'unavailable'] },
+    reason: { type: 'string' },
+  },
+} as const;
+
+/** `YYYY-MM-DD` -> the last millisecond of that UTC day: the answer is as of the day's end. */
+function endOfDayMs(date: string | undefined): number {
+  if (date === undefined) return Date.now();
+  const start = Date.parse(`${date}T00:00:00Z`);
+  if (Number.isNaN(start)) throw new ValidationError(`date "${date}" is not a day`, 'date');
+  return Math.min(start + DAY_MS - 1, Date.now());
+}
+
+export const riskMapRoutes: FastifyPluginAsync<PredictSettings> = async (app, settings) => {
+  app.get<{ Querystring: { date?: string; with_data?: boolean } }>(
+    '/v1/risk-map',
+    {
+      schema: {
+        summary: 'Risk of every site as GeoJSON points (for the map page)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            date: { type: 'string', format: 'date', description: 'UTC day (default: now)' },
+            with_data: { type: 'boolean', description: 'only sites that have an answer' },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              type: { type: 'string', const: 'FeatureCollection' },
+              date: { type: 'string' },
+              features: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    type: { type: 'string' },
+                    geometry: {
+                      type: 'object',
+                      properties: {
+                        type: { type: 'string' },
+                        coordinates: { type: 'array', items: { type: 'number' } },
+                      },
+                    },
+                    properties: siteProperties,
+                  },
+                },
+              },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const timeMs = endOfDayMs(request.query.date);
+      const sites = app.sites.sites;
+      const answers = await answerSites(
+        app,
+        sites.map((s) => s.site_id),
+        timeMs,
+        settings,
+      );
+      const features = sites.flatMap((site, i) => {
+        const answer = answers[i];
+        if (!answer || (!answer.ok && request.query.with_data)) return [];
+        const properties = answer.ok
+          ? {
+              site_id: site.site_id,
+              name: site.name,
+              risk: answer.prediction.risk,
+              band: answer.prediction.band,
+              alert_level: answer.prediction.alert_level,
+              dhw: answer.prediction.dhw,
+              time: answer.prediction.time,
+              model_version: answer.prediction.model_version,
+              variant: answer.prediction.variant,
+              degraded: answer.prediction.degraded,
+              status: 'ok',
+            }
+          : {
+              site_id: site.site_id,
+              name: site.name,
+              risk: null,
+              band: null,
+              alert_level: null,
+              dhw: null,
+              time: null,
+              model_version: null,
+              variant: null,
+              degraded: false,
+              status: 'unavailable',
+              reason: answer.reason ?? answer.error,
+            };
+        return [
+          {
+            type: 'Feature',
+            geometry: { type: 'Point', coordinates: [site.lon, site.lat] },
+            properties,
+          },
+        ];
+      });
+      return {
+        type: 'FeatureCollection',
+        date: new Date(timeMs).toISOString().slice(0, 10),
+        features,
+      };
+    },
+  );
+};

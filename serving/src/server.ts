@@ -1,0 +1,80 @@
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { createAnnouncer } from './announcer.js';
+import { buildApp } from './app.js';
+import { createAuditLog } from './audit-log.js';
+import type { ServingConfig } from './config.js';
+import { createMlflowRegistry } from './mlflow-registry.js';
+import type { PromotionDeps } from './promotion.js';
+import { loadApprovals, loadPolicy } from './promotion-policy.js';
+import { createLocalRegistry, type ModelRegistry } from './registry.js';
+import { loadSiteCatalog } from './sites.js';
+
+/** Where decisions are logged: `<state>/serving/audit.jsonl`. */
+export const auditLogPath = (config: ServingConfig) =>
+  join(config.STATE_DIR, 'serving', 'audit.jsonl');
+
+export function createRegistry(config: ServingConfig): ModelRegistry {
+  if (config.MLFLOW_TRACKING_URI) {
+    return createMlflowRegistry({
+      trackingUri: config.MLFLOW_TRACKING_URI,
+      token: config.MLFLOW_TRACKING_TOKEN,
+      name: config.MODEL_NAME,
+      cacheDir: join(config.STATE_DIR, 'serving', 'model-cache'),
+    });
+  }
+  return createLocalRegistry(join(config.STATE_DIR, 'models'), config.MODEL_NAME);
+}
+
+export function publicUrl(config: ServingConfig): string {
+  return config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;
+}
+
+/** What promote / rollback need, from settings: shared by the server and the CLI. */
+export async function createPromotionDeps(
+  config: ServingConfig,
+  actor: string,
+): Promise<PromotionDeps> {
+  const policy = await loadPolicy(resolve(config.POLICY_FILE));
+  return {
+    registry: createRegistry(config),
+    policy,
+    loadApprovals: () => loadApprovals(resolve(policy.champion.approved_list)),
+    audit: createAuditLog(auditLogPath(config)),
+    announcer: createAnnouncer({
+      natsUrl: config.NATS_URL,
+      natsToken: config.NATS_TOKEN,
+      mqttUrl: config.MQTT_URL,
+      mqttUsername: config.MQTT_USERNAME,
+      mqttPassword: config.MQTT_PASSWORD,
+    }),
+    publicUrl: publicUrl(config),
+    canaryWeight: config.CANARY_WEIGHT,
+    actor,
+  };
+}
+
+/** Starts serving on HOST:PORT until `signal` aborts; then closes everything it opened. */
+export async function startServer(config: ServingConfig, signal: AbortSignal): Promise<void> {
+  const redis = new Redis(config.REDIS_URL.reveal(), {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+  });
+  await redis.connect();
+  const promotion = await createPromotionDeps(config, 'serving');
+  const app = await buildApp({
+    redis,
+    sites: await loadSiteCatalog(config.SITES_FILE),
+    promotion,
+    predict: { maxAgeMs: config.FEATURE_MAX_AGE_H * 3_600_000, degraded: config.DEGRADED },
+    canaryWindowMs: config.CANARY_WINDOW_S * 1000,
+    adminToken: config.ADMIN_TOKEN,
+    logger: { level: config.LOG_LEVEL },
+  });
+  await app.listen({ host: config.HOST, port: config.PORT });
+  await new Promise<void>((done) => signal.addEventListener('abort', () => done(), { once: true }));
+  await app.close();
+  await promotion.announcer?.close();
+  await promotion.registry.close();
+  redis.disconnect();
+}

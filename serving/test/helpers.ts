@@ -1,0 +1,145 @@
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FEATURE_SET_VERSION, onlineFeatureKey } from '@reefguard/core';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import type { Announcer } from '../src/announcer.js';
+import { type AppDeps, buildApp } from '../src/app.js';
+import { createAuditLog } from '../src/audit-log.js';
+import type { PromotionDeps } from '../src/promotion.js';
+import { loadApprovals, loadPolicy, type PromotionPolicy } from '../src/promotion-policy.js';
+import { createLocalRegistry, type ModelRegistry } from '../src/registry.js';
+import { createSiteCatalog, type Site } from '../src/sites.js';
+
+export const FIXTURE_MODELS = fileURLToPath(new URL('./fixtures/models/', import.meta.url));
+export const REPO_POLICY = fileURLToPath(
+  new URL('../../models/promotion-policy.json', import.meta.url),
+);
+export const MODEL_NAME = 'reefguard-bleaching-risk';
+
+/** A hot-water feature hash as the stream processor writes it (all catalogue names). */
+export function featureHash(asOf: string, values: Record<string, number | null>) {
+  const hash: Record<string, string> = {
+    as_of: asOf,
+    computed_at: asOf,
+    feature_set_version: FEATURE_SET_VERSION,
+  };
+  for (const [name, value] of Object.entries(values))
+    hash[name] = value === null ? '' : String(value);
+  return hash;
+}
+
+export const HOT = {
+  dhw: 6.2,
+  dhw_max_ytd: 6.2,
+  hotspot: 1.3,
+  sst_anomaly: 1.1,
+  turbidity_zscore: -0.4,
+  depth_m: 5,
+  alert_level: 3,
+};
+
+/** Unique site ids per test file, so files can share the Redis of the stack. */
+export function testSites(prefix: string, n: number): Site[] {
+  return Array.from({ length: n }, (_, i) => ({
+    site_id: `${prefix}-${i}`,
+    lat: -14 - i * 0.01,
+    lon: 145 + i * 0.01,
+    name: `Test Reef ${i}`,
+  }));
+}
+
+export async function writeFeatures(redis: Redis, siteId: string, hash: Record<string, string>) {
+  await redis
+    .multi()
+    .del(onlineFeatureKey(siteId))
+    .hset(onlineFeatureKey(siteId), hash)
+    .expire(onlineFeatureKey(siteId), 600)
+    .exec();
+}
+
+/** A local model store with fixture versions under registry numbers: {1: 'v1', 2: 'v2'}. */
+export async function modelStore(root: string, versions: Record<string, string>) {
+  for (const [number, fixture] of Object.entries(versions)) {
+    const dir = join(root, MODEL_NAME, number);
+    await mkdir(dir, { recursive: true });
+    await cp(join(FIXTURE_MODELS, fixture, 'model.onnx'), join(dir, 'model.onnx'));
+    const card = JSON.parse(
+      await readFile(join(FIXTURE_MODELS, fixture, 'model-card.json'), 'utf8'),
+    );
+    card.version = number;
+    await writeFile(join(dir, 'model-card.json'), JSON.stringify(card));
+  }
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  redis: Redis;
+  registry: ModelRegistry;
+  promotion: PromotionDeps;
+  dir: string;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(options: {
+  redisUrl: string;
+  sites: Site[];
+  versions: Record<string, string>;
+  aliases: Partial<Record<'champion' | 'challenger', string>>;
+  policy?: (p: PromotionPolicy) => PromotionPolicy;
+  approved?: string[];
+  announcer?: Announcer | null;
+  canaryWeight?: number;
+  canaryWindowMs?: number;
+  degraded?: AppDeps['predict']['degraded'];
+  adminToken?: AppDeps['adminToken'];
+}): Promise<TestApp> {
+  const dir = await mkdtemp(join(tmpdir(), 'reefguard-serving-'));
+  await modelStore(join(dir, 'models'), options.versions);
+  const registry = createLocalRegistry(join(dir, 'models'), MODEL_NAME);
+  for (const [alias, version] of Object.entries(options.aliases)) {
+    await registry.setAlias(alias as 'champion' | 'challenger', version);
+  }
+  const approvedPath = join(dir, 'approved_models.txt');
+  await writeFile(approvedPath, `${(options.approved ?? []).join('\n')}\n`);
+  const base = await loadPolicy(REPO_POLICY);
+  const policy = (options.policy ?? ((p) => p))({
+    ...base,
+    champion: { approved_list: approvedPath },
+  });
+  const promotion: PromotionDeps = {
+    registry,
+    policy,
+    loadApprovals: () => loadApprovals(approvedPath),
+    audit: createAuditLog(join(dir, 'audit.jsonl')),
+    announcer: options.announcer ?? null,
+    publicUrl: 'http://127.0.0.1:8080',
+    canaryWeight: options.canaryWeight ?? 0.1,
+    actor: 'test',
+  };
+  const redis = new Redis(options.redisUrl, { lazyConnect: true });
+  await redis.connect();
+  const app = await buildApp({
+    redis,
+    sites: createSiteCatalog(options.sites),
+    promotion,
+    predict: { maxAgeMs: 36 * 3_600_000, degraded: options.degraded ?? 'crw-baseline' },
+    canaryWindowMs: options.canaryWindowMs ?? 3_600_000,
+    adminToken: options.adminToken,
+  });
+  return {
+    app,
+    redis,
+    registry,
+    promotion,
+    dir,
+    async close() {
+      await app.close();
+      for (const site of options.sites) await redis.del(onlineFeatureKey(site.site_id));
+      redis.disconnect();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,376 @@
+import { Secret } from '@reefguard/core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { crwBaselineRisk } from '../src/crw-baseline.js';
+import {
+  featureHash,
+  HOT,
+  startTestApp,
+  type TestApp,
+  testSites,
+  writeFeatures,
+} from './helpers.js';
+
+const { redisUrl } = inject('stack');
+const sites = testSites(`routes-${process.pid}`, 5);
+const [hot, stale, missing, incomplete, cool] = sites.map((s) => s.site_id) as string[];
+const TOKEN = 'test-admin-token-7f3a';
+const now = new Date();
+const hoursAgo = (h: number) => new Date(now.getTime() - h * 3_600_000).toISOString();
+
+describe('serving routes - real Redis, real ONNX sessions', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({
+      redisUrl,
+      sites,
+      versions: { '1': 'v1' },
+      aliases: { champion: '1' },
+      adminToken: new Secret(TOKEN),
+    });
+    await writeFeatures(t.redis, hot as string, featureHash(hoursAgo(2), HOT));
+    await writeFeatures(t.redis, stale as string, featureHash(hoursAgo(48), HOT));
+    await writeFeatures(
+      t.redis,
+      incomplete as string,
+      featureHash(hoursAgo(2), { ...HOT, depth_m: null }),
+    );
+    await writeFeatures(
+      t.redis,
+      cool as string,
+      featureHash(hoursAgo(1), {
+        dhw: 0,
+        dhw_max_ytd: 0.5,
+        hotspot: 0,
+        sst_anomaly: -0.2,
+        turbidity_zscore: 0.1,
+        depth_m: 12,
+      }),
+    );
+  });
+  afterAll(async () => t?.close());
+
+  it('POST /v1/predict - answers with risk, band, CRW level and DHW, version, variant and top features', async () => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/v1/predict',
+      payload: { site_id: hot },
+    });
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    // The fixture model is sigmoid(w . (x - mean) / std + b): computed by hand for HOT.
+    const z = [
+      (6.2 - 2) / 2.5,
+      (6.2 - 3) / 3,
+      (1.3 - 0.4) / 0.5,
+      (1.1 - 0.3) / 0.8,
+      -0.4,
+      (5 - 8) / 6,
+    ];
+    const w = [1.2, 0.8, 0.6, 0.3, -0.2, -0.3];
+    const expected =
+      1 / (1 + Math.exp(-(z.reduce((s, v, i) => s + v * (w[i] as number), 0) - 0.5)));
+    expect(body.risk).toBeCloseTo(expected, 5);
+    expect(body).toMatchObject({
+      site_id: hot,
+      band: 'severe',
+      alert_level: 3,
+      dhw: 6.2,
+      model_name: 'reefguard-bleaching-risk',
+      model_version: '1',
+      variant: 'champion',
+      degraded: false,
+    });
+    expect(body.top_features).toHaveLength(5);
+    expect(body.top_features[0].name).toBe('dhw');
+    expect(body.top_features[0].contribution).toBeGreaterThan(0);
+  });
+
+  it('POST /v1/predict - unknown site is a 404 naming it', async () => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/v1/predict',
+      payload: { site_id: 'no-such-reef' },
+    });
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toMatchObject({ error: 'NotFoundError' });
+    expect(response.json().message).toContain('no-such-reef');
+  });
+
+  it('POST /v1/predict - a bad body is a 400 naming the field', async () => {
+    const noSite = await t.app.inject({
+      method: 'POST',
+      url: '/v1/predict',
+      payload: { time: now.toISOString() },
+    });
+    expect(noSite.statusCode).toBe(400);
+    expect(noSite.json().message).toContain('site_id');
+    const badTime = await t.app.inject({
+      method: 'POST',
+      url: '/v1/predict',
+      payload: { site_id: hot, time: 'yesterday' },
+    });
+    expect(badTime.statusCode).toBe(400);
+    expect(badTime.json().message).toContain('time');
+    const badId = await t.app.inject({
+      method: 'POST',
+      url: '/v1/predict',
+      payload: { site_id: 'bad id/with spaces' },
+    });
+    expect(badId.statusCode).toBe(400);
+    expect(badId.json().message).toContain('site_id');
+  });
+
+  it('POST /v1/predict - stale features are a 503 with the reason', async () => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/v1/predict',
+      payload: { site_id: stale },
+    });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toMatchObject({ error: 'FeaturesUnavailableError', reason: 'stale' });
+    expect(response.json().message).toMatch(/48\.0 h before the requested time/);
+  });
+
+  it('POST /v1/predict - missing features are a 503 with the reason', async () => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/v1/predict',
+      payload: { site_id: missing },
+    });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toMatchObject({ reason: 'missing' });
+    expect(response.json().message).toContain(missing);
+  });
+
+  it('POST /v1/predict - a past time the online store cannot answer is a 503, not a guess', async () => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/v1/predict',
+      payload: { site_id: hot, time: '2020-02-01T00:00:00Z' },
+    });
+    expect(response.statusCode).toBe(503);
+    expect(response.json().message).toContain('offline store');
+  });
+
+  it('POST /v1/predict - incomplete features give the flagged CRW-baseline answer', async () => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/v1/predict',
+      payload: { site_id: incomplete },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      variant: 'crw-baseline',
+      model_version: 'crw-baseline',
+      degraded: true,
+      risk: crwBaselineRisk(6.2),
+      band: 'severe',
+      alert_level: 3,
+    });
+  });
+
+  it('POST /v1/predict/batch - answers each site or says why not, in one response', async () => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/v1/predict/batch',
+      payload: { site_ids: [hot, cool, stale, 'no-such-reef'] },
+    });
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body.predictions.map((p: { site_id: string }) => p.site_id)).toEqual([hot, cool]);
+    expect(body.predictions[1].band).toBe('low');
+    expect(body.errors).toEqual([
+      expect.objectContaining({ site_id: stale, status: 503, reason: 'stale' }),
+      expect.objectContaining({ site_id: 'no-such-reef', status: 404 }),
+    ]);
+    const empty = await t.app.inject({
+      method: 'POST',
+      url: '/v1/predict/batch',
+      payload: { site_ids: [] },
+    });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json().message).toContain('site_ids');
+  });
+
+  it('GET /v1/risk-map - GeoJSON of every site, coloured by what answered', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/v1/risk-map' });
+    expect(response.statusCode).toBe(200);
+    const map = response.json();
+    expect(map.type).toBe('FeatureCollection');
+    expect(map.features).toHaveLength(5);
+    const bySite = Object.fromEntries(
+      map.features.map((f: { properties: { site_id: string } }) => [f.properties.site_id, f]),
+    );
+    expect(bySite[hot as string].geometry).toEqual({ type: 'Point', coordinates: [145, -14] });
+    expect(bySite[hot as string].properties).toMatchObject({
+      status: 'ok',
+      band: 'severe',
+      alert_level: 3,
+    });
+    expect(bySite[stale as string].properties).toMatchObject({
+      status: 'unavailable',
+      risk: null,
+      reason: 'stale',
+    });
+    const onlyData = await t.app.inject({ method: 'GET', url: '/v1/risk-map?with_data=true' });
+    expect(onlyData.json().features).toHaveLength(3);
+    const past = await t.app.inject({ method: 'GET', url: '/v1/risk-map?date=2020-02-01' });
+    expect(past.json().date).toBe('2020-02-01');
+    expect(
+      past
+        .json()
+        .features.every(
+          (f: { properties: { status: string } }) => f.properties.status === 'unavailable',
+        ),
+    ).toBe(true);
+    const bad = await t.app.inject({ method: 'GET', url: '/v1/risk-map?date=last-week' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toContain('date');
+  });
+
+  it('GET /v1/features/:site_id - the online vector, 404 and 503 as for predict', async () => {
+    const ok = await t.app.inject({ method: 'GET', url: `/v1/features/${hot}` });
+    expect(ok.json().values).toMatchObject({ dhw: 6.2, depth_m: 5, k490: null });
+    expect((await t.app.inject({ method: 'GET', url: '/v1/features/nowhere' })).statusCode).toBe(
+      404,
+    );
+    expect((await t.app.inject({ method: 'GET', url: `/v1/features/${missing}` })).statusCode).toBe(
+      503,
+    );
+  });
+
+  it('GET /healthz and /readyz - ready with the champion loaded and Redis answering', async () => {
+    expect((await t.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({
+      status: 'ok',
+    });
+    const ready = await t.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({
+      status: 'ready',
+      redis: true,
+      champion: '1',
+      challenger: null,
+    });
+  });
+
+  it('GET /metrics - inference latency and count by variant, version and status; model info', async () => {
+    const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(text).toMatch(
+      /reefguard_inference_count_total\{variant="champion",model_version="1",status="ok"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /reefguard_inference_count_total\{variant="crw-baseline",model_version="crw-baseline",status="degraded"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /reefguard_inference_count_total\{variant="none",model_version="none",status="unavailable"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /reefguard_inference_latency_seconds_bucket\{le="0.01",variant="champion",model_version="1",status="ok"\} [1-9]/,
+    );
+    expect(text).toMatch(/reefguard_feature_fetch_latency_seconds_count\{status="ok"\} [1-9]/);
+    expect(text).toMatch(
+      /reefguard_model_info\{alias="champion",name="reefguard-bleaching-risk",version="1",sha256="[0-9a-f]{64}"\} 1/,
+    );
+  });
+
+  it('GET /v1/models and its files - the card and ONNX file of the loaded version, nothing else', async () => {
+    const models = (await t.app.inject({ method: 'GET', url: '/v1/models' })).json();
+    expect(models.champion).toMatchObject({ version: '1', url: '/v1/models/1/model.onnx' });
+    const onnx = await t.app.inject({ method: 'GET', url: models.champion.url });
+    expect(onnx.statusCode).toBe(200);
+    expect(onnx.rawPayload.length).toBe(435);
+    expect(
+      (await t.app.inject({ method: 'GET', url: '/v1/models/1/..%2F..%2Faliases.json' }))
+        .statusCode,
+    ).toBe(404);
+    expect((await t.app.inject({ method: 'GET', url: '/v1/models/9/model.onnx' })).statusCode).toBe(
+      404,
+    );
+  });
+
+  it('admin routes - refuse without the bearer token, never echo it', async () => {
+    const none = await t.app.inject({ method: 'POST', url: '/admin/reload' });
+    expect(none.statusCode).toBe(401);
+    const wrong = await t.app.inject({
+      method: 'POST',
+      url: '/admin/reload',
+      headers: { authorization: 'Bearer nope' },
+    });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.body).not.toContain(TOKEN);
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const reload = await t.app.inject({ method: 'POST', url: '/admin/reload', headers: auth });
+    expect(reload.json()).toEqual({ champion: '1', challenger: null, challenger_weight: 0 });
+    const weight = await t.app.inject({
+      method: 'PUT',
+      url: '/admin/canary',
+      headers: auth,
+      payload: { weight: 2 },
+    });
+    expect(weight.statusCode).toBe(400);
+    expect(weight.json().message).toContain('weight');
+  });
+
+  it('GET /openapi.json - documents every public route', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/predict',
+        '/v1/predict/batch',
+        '/v1/risk-map',
+        '/readyz',
+        '/admin/promote',
+      ]),
+    );
+  });
+});
+
+describe('serving routes - degraded answers switched off, no models, Redis down', () => {
+  it('DEGRADED=unavailable - incomplete features are a 503 instead of a baseline answer', async () => {
+    const sites = testSites(`routes-off-${process.pid}`, 1);
+    const t = await startTestApp({
+      redisUrl,
+      sites,
+      versions: { '1': 'v1' },
+      aliases: { champion: '1' },
+      degraded: 'unavailable',
+    });
+    try {
+      await writeFeatures(
+        t.redis,
+        sites[0]?.site_id as string,
+        featureHash(hoursAgo(1), { ...HOT, depth_m: null }),
+      );
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/v1/predict',
+        payload: { site_id: sites[0]?.site_id },
+      });
+      expect(response.statusCode).toBe(503);
+      expect(response.json()).toMatchObject({ reason: 'incomplete' });
+      expect(response.json().message).toContain('depth_m');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('no champion registered - /readyz is 503 saying so and predict is a 503', async () => {
+    const sites = testSites(`routes-none-${process.pid}`, 1);
+    const t = await startTestApp({ redisUrl, sites, versions: { '1': 'v1' }, aliases: {} });
+    try {
+      await writeFeatures(t.redis, sites[0]?.site_id as string, featureHash(hoursAgo(1), HOT));
+      const ready = await t.app.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json().reason).toContain('no champion');
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/v1/predict',
+        payload: { site_id: sites[0]?.site_id },
+      });
+      expect(response.statusCode).toBe(503);
+      expect(response.json().error).toBe('ModelError');
+    } finally {
+      await t.close();
+    }
+  });
+});
