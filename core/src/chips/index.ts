@@ -1,0 +1,2 @@
+export * from './chip-raster.js';
+export * from './chip-spec.js';

@@ -1,0 +1,2 @@
+export * from './crw-baseline.js';
+export * from './metrics.js';
