@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 /** A warm ONNX session and the card that describes its input. */
 export interface ServingModel {
   readonly card: ModelCard;
+  /** The registry version (what aliases point at), not necessarily the card's own string. */
   readonly version: string;
   /** sha256 of the ONNX file, checked against the card at load. */
   readonly sha256: string;
@@ -21,7 +22,7 @@ export function sha256Hex(data: Uint8Array): string {
 }
 
 /** Loads `dir/model-card.json` and its ONNX file, refusing a file whose sha256 disagrees. */
-export async function loadServingModel(dir: string): Promise<ServingModel> {
+export async function loadServingModel(dir: string, version?: string): Promise<ServingModel> {
   let card: ModelCard;
   try {
     card = modelCardSchema.parse(JSON.parse(await readFile(join(dir, 'model-card.json'), 'utf8')));
@@ -48,7 +49,7 @@ export async function loadServingModel(dir: string): Promise<ServingModel> {
   const width = card.features.length;
   return {
     card,
-    version: card.version,
+    version: version ?? card.version,
     sha256,
     dir,
     async predict(features, nRows) {
@@ -56,11 +57,15 @@ export async function loadServingModel(dir: string): Promise<ServingModel> {
       const output = await session.run({ [file.input]: input });
       const risk = output[file.output]?.data;
       if (!(risk instanceof Float32Array) || risk.length !== nRows) {
-        throw new ModelError(`model ${card.version} returned no ${file.output} of ${nRows} rows`);
+        throw new ModelError(
+          `model ${version ?? card.version} returned no ${file.output} of ${nRows} rows`,
+        );
       }
       for (const value of risk) {
         if (!(value >= 0 && value <= 1)) {
-          throw new ModelError(`model ${card.version} returned risk ${value} outside [0, 1]`);
+          throw new ModelError(
+            `model ${version ?? card.version} returned risk ${value} outside [0, 1]`,
+          );
         }
       }
       return risk;

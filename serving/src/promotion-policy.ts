@@ -73,8 +73,11 @@ const fmt = (value: number) => (Number.isNaN(value) ? 'n/a' : value.toFixed(3));
 export function evaluateGates(input: {
   policy: PromotionPolicy;
   target: Alias;
+  /** Registry versions: the card's own version string may differ from the registry's. */
+  candidateVersion: string;
   candidate: ModelCard;
   candidateSha256: string;
+  championVersion: string | null;
   champion: ModelCard | null;
   approvals: readonly Approval[];
 }): GateResult[] {
@@ -101,7 +104,7 @@ export function evaluateGates(input: {
     detail: `F1 ${fmt(overall)} at threshold ${candidate.threshold}, floor ${policy.gates.f1_floor}`,
   });
 
-  if (!champion || champion.version === candidate.version) {
+  if (!champion || input.championVersion === input.candidateVersion) {
     results.push({ gate: 'no_regression', passed: true, detail: 'no other champion to compare' });
   } else {
     const theirs = new Map(champion.metrics.held_out_events.map((e) => [e.event, f1(e.model.f1)]));
@@ -115,21 +118,21 @@ export function evaluateGates(input: {
       passed: shared.length > 0 && drop <= policy.gates.max_f1_regression + 1e-12,
       detail:
         shared.length === 0
-          ? `no held-out event shared with champion ${champion.version}`
-          : `mean F1 on ${shared.map((e) => e.event).join(', ')}: ${fmt(ours)} vs champion ${champion.version} ${fmt(champ)} (max drop ${policy.gates.max_f1_regression})`,
+          ? `no held-out event shared with champion ${input.championVersion}`
+          : `mean F1 on ${shared.map((e) => e.event).join(', ')}: ${fmt(ours)} vs champion ${input.championVersion} ${fmt(champ)} (max drop ${policy.gates.max_f1_regression})`,
     });
   }
 
   if (input.target === 'champion') {
     const approved = input.approvals.find(
-      (a) => a.name === candidate.name && a.version === candidate.version,
+      (a) => a.name === candidate.name && a.version === input.candidateVersion,
     );
     const shaOk = !approved?.sha256 || approved.sha256 === input.candidateSha256;
     results.push({
       gate: 'approved',
       passed: approved !== undefined && shaOk,
       detail: !approved
-        ? `${candidate.name} ${candidate.version} is not in ${policy.champion.approved_list}`
+        ? `${candidate.name} ${input.candidateVersion} is not in ${policy.champion.approved_list}`
         : shaOk
           ? `listed in ${policy.champion.approved_list}`
           : `listed with sha256 ${approved.sha256}, but the file has ${input.candidateSha256}`,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ModelAnnouncement, ModelCard } from '@reefguard/core';
+import { type ModelAnnouncement, type ModelCard, ModelError } from '@reefguard/core';
 import type { Announcer } from './announcer.js';
 import type { AuditLog, Decision } from './audit-log.js';
 import {
@@ -29,6 +29,7 @@ export function modelFileUrl(publicUrl: string, version: string, file: string): 
 
 function announcement(
   deps: PromotionDeps,
+  version: string,
   card: ModelCard,
   alias: Alias,
   decision: ModelAnnouncement['decision'],
@@ -37,11 +38,11 @@ function announcement(
   return {
     schema_version: 1,
     name: card.name,
-    version: card.version,
+    version,
     alias,
     sha256: card.files.model.sha256,
-    url: modelFileUrl(deps.publicUrl, card.version, card.files.model.path),
-    card_url: modelFileUrl(deps.publicUrl, card.version, 'model-card.json'),
+    url: modelFileUrl(deps.publicUrl, version, card.files.model.path),
+    card_url: modelFileUrl(deps.publicUrl, version, 'model-card.json'),
     canary_share: alias === 'challenger' ? deps.canaryWeight : 0,
     decision,
     trace_id: traceId,
@@ -107,19 +108,31 @@ export async function promote(
     ...evaluateGates({
       policy: deps.policy,
       target: request.to,
+      candidateVersion: version,
       candidate,
       candidateSha256: candidate.files.model.sha256,
+      championVersion,
       champion,
       approvals: request.to === 'champion' ? await deps.loadApprovals() : [],
     }),
     ...(request.extraGates ?? []),
   ];
+  if (gates.every((g) => g.passed) && !base.dry_run) {
+    // Fetch first: an alias never points at a version whose files do not check out.
+    gates.push(
+      await registry.fetch(version).then(
+        () => ({ gate: 'artifact_sha256', passed: true, detail: 'files match the card' }),
+        (error: unknown) => {
+          if (!(error instanceof ModelError)) throw error;
+          return { gate: 'artifact_sha256', passed: false, detail: error.message };
+        },
+      ),
+    );
+  }
   const failed = gates.filter((g) => !g.passed).map((g) => g.gate);
   const passed = failed.length === 0;
   const apply = passed && !base.dry_run;
   if (apply) {
-    // Fetch first: an alias never points at a version whose files do not check out.
-    await registry.fetch(version);
     await registry.setAlias(request.to, version);
     if (request.to === 'champion' && (await registry.getAlias('challenger')) === version) {
       await registry.deleteAlias('challenger');
@@ -139,7 +152,9 @@ export async function promote(
   });
   if (apply && deps.announcer) {
     const decisionKind = request.to === 'champion' ? 'promote' : 'canary';
-    await deps.announcer.announce(announcement(deps, candidate, request.to, decisionKind, traceId));
+    await deps.announcer.announce(
+      announcement(deps, version, candidate, request.to, decisionKind, traceId),
+    );
   }
   return decision;
 }
@@ -178,7 +193,9 @@ export async function rollback(
     });
     if (champion && deps.announcer) {
       const card = await registry.readCard(champion);
-      await deps.announcer.announce(announcement(deps, card, 'champion', 'rollback', traceId));
+      await deps.announcer.announce(
+        announcement(deps, champion, card, 'champion', 'rollback', traceId),
+      );
     }
     return decision;
   }
@@ -216,7 +233,9 @@ export async function rollback(
     trace_id: traceId,
   });
   if (deps.announcer) {
-    await deps.announcer.announce(announcement(deps, card, 'champion', 'rollback', traceId));
+    await deps.announcer.announce(
+      announcement(deps, last.previous, card, 'champion', 'rollback', traceId),
+    );
   }
   return decision;
 }

@@ -46,7 +46,7 @@ export default fp<ModelsPluginOptions>(
       // An unchanged version keeps its warm session (a promoted challenger keeps its own).
       const card = await app.registry.readCard(version);
       const warm = live.find((m) => m.version === version && m.sha256 === card.files.model.sha256);
-      return warm ?? loadServingModel(dir);
+      return warm ?? loadServingModel(dir, version);
     }
 
     async function reloadOnce(): Promise<ModelSet> {
