@@ -1,15 +1,14 @@
+import { createHash } from 'node:crypto';
+
 /**
- * Position of an id (site or edge agent) in the cohort space [0, 1): FNV-1a 32-bit of its
- * UTF-8 bytes over 2^32. The same id always lands in the same place, so a site keeps its
- * variant for as long as the weight stays put, and raising the weight only adds sites.
+ * Position of an id (site or edge agent) in the cohort space [0, 1): the first 32 bits of the
+ * SHA-256 of its UTF-8 bytes over 2^32. The same id always lands in the same place, so a site
+ * keeps its variant while the weight stays put, and raising the weight only adds sites. A
+ * cryptographic hash, because ids differ in their last characters only (pixel-1, pixel-2...)
+ * and simple hashes such as FNV-1a split such runs far from the configured share.
  */
 export function cohortPosition(id: string): number {
-  let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(id)) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash / 2 ** 32;
+  return createHash('sha256').update(id).digest().readUInt32BE(0) / 2 ** 32;
 }
 
 /** Sites whose cohort position is below the canary weight get the challenger. */

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@reefguard/core';
+import { freePort, type ModelCard } from '@reefguard/core';
 import { FIXTURE_MODELS, MODEL_NAME } from './helpers.js';
 
 const MLFLOW = fileURLToPath(new URL('../../trainer/.venv/bin/mlflow', import.meta.url));
@@ -71,7 +71,7 @@ async function rest<T>(url: string, method: string, path: string, body?: unknown
 export async function registerVersion(
   url: string,
   fixture: string,
-  edit: (card: Record<string, any>) => void = () => {},
+  edit: (card: ModelCard) => void = () => {},
   options: { corrupt?: boolean } = {},
 ): Promise<string> {
   await rest(url, 'POST', '/api/2.0/mlflow/registered-models/create', { name: MODEL_NAME }).catch(
@@ -87,9 +87,11 @@ export async function registerVersion(
   );
   const root = run.info.artifact_uri.replace(/^mlflow-artifacts:\//, '');
   const onnx = await readFile(join(FIXTURE_MODELS, fixture, 'model.onnx'));
-  const card = JSON.parse(await readFile(join(FIXTURE_MODELS, fixture, 'model-card.json'), 'utf8'));
+  const card = JSON.parse(
+    await readFile(join(FIXTURE_MODELS, fixture, 'model-card.json'), 'utf8'),
+  ) as ModelCard;
   edit(card);
-  const upload = async (name: string, body: Uint8Array | string) => {
+  const upload = async (name: string, body: Uint8Array<ArrayBuffer> | string) => {
     const response = await fetch(
       `${url}/api/2.0/mlflow-artifacts/artifacts/${root}/model/${name}`,
       {

@@ -5,6 +5,7 @@ import { connect as connectNats, type NatsConnection } from '@nats-io/transport-
 import {
   type LocalServer,
   type ModelAnnouncement,
+  type ModelCard,
   modelAnnouncementSchema,
   mqttTopics,
   natsSubjects,
@@ -21,6 +22,8 @@ import { loadApprovals, loadPolicy } from '../src/promotion-policy.js';
 import type { ModelRegistry } from '../src/registry.js';
 import { MODEL_NAME, REPO_POLICY } from './helpers.js';
 import { type MlflowServer, registerVersion, startMlflow } from './mlflow.js';
+
+type HeldOut = ModelCard['metrics']['held_out_events'][number];
 
 const v1Sha = '1f17507884b74f0bef13c7fb2ef3087ccb1099f1f3c55a5d060e8ae26b1e7114';
 
@@ -55,11 +58,11 @@ describe('promotion - policy gates against a real MLflow registry', () => {
       card.metrics.overall.model.f1 = 0.8;
     });
     versions.losesToCrw = await registerVersion(mlflow.url, 'v1', (card) => {
-      card.metrics.held_out_events[1].crw_baseline.f1 = 0.92;
+      (card.metrics.held_out_events[1] as HeldOut).crw_baseline.f1 = 0.92;
     });
     versions.regresses = await registerVersion(mlflow.url, 'v1', (card) => {
-      card.metrics.held_out_events[0].model.f1 = 0.85;
-      card.metrics.held_out_events[1].model.f1 = 0.85;
+      (card.metrics.held_out_events[0] as HeldOut).model.f1 = 0.85;
+      (card.metrics.held_out_events[1] as HeldOut).model.f1 = 0.85;
     });
     versions.corrupt = await registerVersion(mlflow.url, 'v2', () => {}, { corrupt: true });
     versions.better = await registerVersion(mlflow.url, 'v2');
