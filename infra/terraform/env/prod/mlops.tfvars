@@ -1,0 +1,10 @@
+environment                  = "prod"
+redis_enabled                = true
+redis_node_type              = "cache.t4g.small"
+redis_replicas               = 1
+prometheus_enabled           = true
+prometheus_active_series     = 5000
+prometheus_scrape_interval_s = 30
+alb_enabled                  = true
+sagemaker_enabled            = true
+sagemaker_requests_per_month = 100000
