@@ -32,4 +32,34 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: 'topics',
     module: '@reefguard/core/cli/topics',
   },
+  {
+    name: 'features',
+    summary: 'export a training set: observations joined point-in-time with features and chips',
+    usage: 'features export [--observations PATH]... [--sample-data] [--out DIR]',
+    module: '@reefguard/stream-processor/cli/features',
+  },
+  {
+    name: 'evaluate',
+    summary: 'score a model and the CRW baseline on an observation file of any year',
+    usage: 'evaluate --observations PATH [--model VERSION|ALIAS|DIR] [--json] [--html FILE]',
+    module: '@reefguard/stream-processor/cli/evaluate',
+  },
+  {
+    name: 'serve',
+    summary: 'serve predictions, the risk map, metrics and the canary over HTTP (Fastify)',
+    usage: 'serve [--host HOST] [--port PORT]',
+    module: '@reefguard/serving/cli',
+  },
+  {
+    name: 'promote',
+    summary: 'move a registered model to challenger or champion if the promotion policy passes',
+    usage: 'promote [--to challenger|champion] [--version N] [--dry-run]',
+    module: '@reefguard/serving/cli/promote',
+  },
+  {
+    name: 'rollback',
+    summary: 'end the canary, or put the champion back on the version it replaced',
+    usage: 'rollback [--reason TEXT]',
+    module: '@reefguard/serving/cli/rollback',
+  },
 ];

@@ -154,6 +154,14 @@ export const FEATURES = define([
     description: 'hours of cyclone waves >= 4 m significant height in the year (Hs4MW_YYYY)',
   },
   {
+    name: 'wind_speed_ms',
+    unit: 'm/s',
+    cadence: 'daily',
+    monotone: 0,
+    description:
+      'wind speed at the site on the as-of day (CoRTAD Windspeed in global survey rows; calm water heats and lights corals more)',
+  },
+  {
     name: 'latitude',
     unit: 'degrees_north',
     cadence: 'static',
