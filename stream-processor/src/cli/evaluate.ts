@@ -1,0 +1,66 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig, ReefGuardError } from '@reefguard/core';
+import { workspaceRoot } from '@reefguard/core/cli/workspace';
+import { z } from 'zod';
+import {
+  DEFAULT_MODEL_ALIAS,
+  evaluateObservations,
+  renderHtml,
+  renderTable,
+  resolveModel,
+} from '../evaluate/index.js';
+
+const USAGE = `usage: ./reefguard evaluate --observations PATH [--model VERSION|ALIAS|DIR] [--json] [--html FILE]
+
+Builds the features of the observations (a GBR aerial file with bleach_YYYY columns, or GCBD
+survey rows; CSV or Parquet; any year) from the product's own data exactly as
+'features export' does, runs the exported ONNX model and reports it next to the CRW
+baseline (Alert Level 1, DHW >= 4) on the same rows.
+
+  --observations PATH  observation file; repeat for several
+  --model REF          model version, alias or folder (default: the champion alias)
+  --json               print one JSON object instead of the table
+  --html FILE          also write a skill table and reliability diagram as HTML
+  --data-dir DIR       the product's GBR context tables (default data/sample)`;
+
+const settings = {
+  STATE_DIR: z.string().min(1).default('.reefguard'),
+};
+
+/** `./reefguard evaluate`. */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      observations: { type: 'string', multiple: true, default: [] },
+      model: { type: 'string', default: DEFAULT_MODEL_ALIAS },
+      json: { type: 'boolean', default: false },
+      html: { type: 'string' },
+      'data-dir': { type: 'string' },
+    },
+  });
+  if (values.observations.length === 0) {
+    console.error(USAGE);
+    return 2;
+  }
+  const config = loadConfig(settings, process.env);
+  try {
+    const model = await resolveModel(config.STATE_DIR, values.model);
+    const report = await evaluateObservations({
+      observationPaths: values.observations,
+      dataDir: values['data-dir'] ?? join(workspaceRoot(), 'data', 'sample'),
+      model,
+    });
+    if (values.html) await writeFile(values.html, renderHtml(report));
+    console.log(values.json ? JSON.stringify(report) : renderTable(report));
+    return 0;
+  } catch (error) {
+    if (error instanceof ReefGuardError) {
+      console.error(`${error.name}: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto';
+import {
+  type ChipSpec,
+  CRW_ALERT_LEVEL_1_DHW,
+  chipLength,
+  computeBleachRiskP90,
+  computeCrwBaselineMetrics,
+  computeMetricSet,
+  DEFAULT_CHIP_SPEC,
+  FEATURE_NAMES,
+  type MetricSet,
+  ModelError,
+} from '@reefguard/core';
+import { buildTrainingSet } from '../backfill/index.js';
+import type { ModelLocation } from './model-store.js';
+import { openRiskModel } from './risk-model.js';
+
+/** The feature the CRW baseline scores: the year-to-date maximum DHW at the row's as-of. */
+export const CRW_BASELINE_FEATURE = 'dhw_max_ytd';
+
+const RELIABILITY_BINS = 10;
+
+export interface EventSkill {
+  readonly event: string;
+  readonly model: MetricSet;
+  readonly crw_baseline: MetricSet;
+}
+
+export interface ReliabilityBin {
+  readonly lower: number;
+  readonly upper: number;
+  readonly n: number;
+  readonly mean_predicted: number | null;
+  readonly observed_rate: number | null;
+}
+
+/** What `evaluate --json` prints. */
+export interface EvaluationReport {
+  readonly n: number;
+  readonly positives: number;
+  readonly model: MetricSet & { threshold: number; bleach_risk_p90: number | null };
+  readonly crw_baseline: MetricSet & { rule: string };
+  readonly events: readonly EventSkill[];
+  readonly reliability: readonly ReliabilityBin[];
+  readonly model_name: string;
+  readonly model_version: string;
+  readonly model_dir: string;
+  /** sha256 of the evaluated feature rows and labels: same file, same version. */
+  readonly data_version: string;
+  readonly observations: readonly string[];
+  /** Rows not scored, per reason (quarantined, no DHW for the baseline). */
+  readonly excluded: Readonly<Record<string, number>>;
+}
+
+export interface EvaluateOptions {
+  readonly observationPaths: readonly string[];
+  readonly dataDir: string;
+  readonly model: ModelLocation;
+}
+
+function chipSpecOf(card: {
+  chip?: { channels: string[]; size_px: number; pixel_deg: number };
+}): ChipSpec {
+  return card.chip
+    ? { channels: card.chip.channels, sizePx: card.chip.size_px, pixelDeg: card.chip.pixel_deg }
+    : DEFAULT_CHIP_SPEC;
+}
+
+function reliability(probabilities: Float32Array, labels: Uint8Array): ReliabilityBin[] {
+  return Array.from({ length: RELIABILITY_BINS }, (_, b) => {
+    const lower = b / RELIABILITY_BINS;
+    const upper = (b + 1) / RELIABILITY_BINS;
+    let n = 0;
+    let predicted = 0;
+    let observed = 0;
+    probabilities.forEach((p, i) => {
+      if (p >= lower && (p < upper || (b === RELIABILITY_BINS - 1 && p <= upper))) {
+        n++;
+        predicted += p;
+        observed += labels[i] as number;
+      }
+    });
+    return {
+      lower,
+      upper,
+      n,
+      mean_predicted: n === 0 ? null : predicted / n,
+      observed_rate: n === 0 ? null : observed / n,
+    };
+  });
+}
+
+/**
+ * Builds the features of every observation exactly as `features export` does, scores them
+ * with the exported ONNX model, and reports model and CRW baseline on the same rows (rows
+ * without a DHW value cannot be scored by the baseline and are left out of both).
+ */
+export async function evaluateObservations(options: EvaluateOptions): Promise<EvaluationReport> {
+  const model = await openRiskModel(options.model.dir);
+  try {
+    const card = model.card;
+    const spec = chipSpecOf(card);
+    const set = await buildTrainingSet({
+      observationPaths: options.observationPaths,
+      dataDir: options.dataDir,
+      chipSpec: spec,
+    });
+    const columns = card.features.map((f) => {
+      const index = FEATURE_NAMES.indexOf(f.name as (typeof FEATURE_NAMES)[number]);
+      if (index < 0)
+        throw new ModelError(
+          `model ${card.version} wants feature "${f.name}", unknown to the catalogue`,
+        );
+      return index;
+    });
+    const dhwColumn = FEATURE_NAMES.indexOf(CRW_BASELINE_FEATURE);
+    const kept = set.rows.filter((row) => !Number.isNaN(row.values[dhwColumn] as number));
+    const n = kept.length;
+    const width = columns.length;
+    const features = new Float32Array(n * width);
+    const size = chipLength(spec);
+    const chips = card.chip ? new Float32Array(n * size) : undefined;
+    const labels = new Uint8Array(n);
+    const dhw = new Float64Array(n);
+    kept.forEach((row, i) => {
+      columns.forEach((column, j) => {
+        features[i * width + j] = row.values[column] as number;
+      });
+      chips?.set(set.chips.subarray(row.rowId * size, (row.rowId + 1) * size), i * size);
+      labels[i] = row.label;
+      dhw[i] = row.values[dhwColumn] as number;
+    });
+    const risk = await model.predict(features, chips, n);
+    const threshold = card.threshold;
+
+    const eventNames = [...new Set(kept.map((row) => row.event))];
+    const events = eventNames.map((event) => {
+      const index = kept.flatMap((row, i) => (row.event === event ? [i] : []));
+      const pick = <T extends Float32Array | Float64Array | Uint8Array>(values: T) =>
+        index.map((i) => values[i] as number);
+      return {
+        event,
+        model: computeMetricSet(pick(risk), pick(labels), threshold),
+        crw_baseline: computeCrwBaselineMetrics(pick(dhw), pick(labels)),
+      };
+    });
+    const dataVersion = createHash('sha256')
+      .update(new Uint8Array(features.buffer))
+      .update(labels)
+      .digest('hex');
+    return {
+      n,
+      positives: labels.reduce((sum, y) => sum + y, 0),
+      model: {
+        ...computeMetricSet(risk, labels, threshold),
+        threshold,
+        bleach_risk_p90: computeBleachRiskP90(risk),
+      },
+      crw_baseline: {
+        ...computeCrwBaselineMetrics(dhw, labels),
+        rule: `Alert Level 1 or worse: ${CRW_BASELINE_FEATURE} >= ${CRW_ALERT_LEVEL_1_DHW} degC-weeks (AUROC and PR-AUC rank by DHW)`,
+      },
+      events,
+      reliability: reliability(risk, labels),
+      model_name: card.name,
+      model_version:
+        options.model.version === options.model.dir ? card.version : options.model.version,
+      model_dir: options.model.dir,
+      data_version: dataVersion,
+      observations: options.observationPaths,
+      excluded: {
+        quarantined: set.quarantined.length,
+        no_dhw: set.rows.length - n,
+        ...set.skipped,
+      },
+    };
+  } finally {
+    await model.close();
+  }
+}

@@ -1,0 +1,4 @@
+export * from './evaluate.js';
+export * from './model-store.js';
+export * from './report.js';
+export * from './risk-model.js';
