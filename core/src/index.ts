@@ -6,5 +6,6 @@ export * from './evaluation/index.js';
 export * from './features/index.js';
 export * from './json-schema.js';
 export * from './local-stack/index.js';
+export * from './model/index.js';
 export * from './secret.js';
 export * from './topics.js';
