@@ -154,7 +154,7 @@ export async function exportTrainingSet(options: ExportOptions): Promise<Trainin
       notes: [
         ...FEATURE_MAPPING_NOTES,
         `quarantined rows: ${set.quarantined.length} (see quarantine.parquet)`,
-        ...Object.entries(set.skipped).map(([reason, count]) => `skipped ${reason}: ${count}`),
+        ...Object.entries(set.skipped).map(([reason, count]) => `count ${reason}: ${count}`),
       ],
     });
     await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { InputFormatError } from '@reefguard/core';
 import { sqlString } from './observation-file.js';
 
@@ -189,4 +189,16 @@ export async function loadGbrContext(
     },
     sources,
   };
+}
+
+/** `loadGbrContext` on a private in-memory DuckDB, closed before returning. */
+export async function openGbrContext(dataDir: string): Promise<GbrContext> {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const connection = await instance.connect();
+  try {
+    return await loadGbrContext(connection, dataDir);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
 }

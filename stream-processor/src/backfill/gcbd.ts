@@ -146,8 +146,10 @@ export function parseGcbd(table: ObservationTable): ParsedObservations {
       return;
     }
     const { lat, lon, asOf, percent, values, filled } = read;
-    for (const name of filled)
-      skipped[`${name}_fill_value`] = (skipped[`${name}_fill_value`] ?? 0) + 1;
+    for (const name of filled) {
+      const key = `${name}_fill_value_read_as_missing`;
+      skipped[key] = (skipped[key] ?? 0) + 1;
+    }
     const year = Number(asOf.slice(0, 4));
     observations.push({
       source: 'gcbd',

@@ -40,7 +40,7 @@ export interface QuarantinedRow {
 export interface ParsedObservations {
   readonly observations: Observation[];
   readonly quarantined: QuarantinedRow[];
-  /** Rows skipped on purpose (e.g. a pixel not surveyed that year), per reason. */
+  /** Counts of rows skipped or cells read as missing on purpose (e.g. `not_surveyed`). */
   readonly skipped: Record<string, number>;
 }
 

@@ -60,7 +60,7 @@ export async function run(args: string[]): Promise<number> {
         `  ${event.event.padEnd(10)} rows ${String(event.rows).padStart(6)}  positives ${event.positives}`,
       );
     }
-    for (const note of manifest.notes.filter((n) => /^(quarantined|skipped)/.test(n)))
+    for (const note of manifest.notes.filter((n) => /^(quarantined|count)/.test(n)))
       console.log(note);
     return 0;
   } catch (error) {

@@ -171,7 +171,7 @@ export async function evaluateObservations(options: EvaluateOptions): Promise<Ev
       excluded: {
         quarantined: set.quarantined.length,
         no_dhw: set.rows.length - n,
-        ...set.skipped,
+        not_surveyed: set.skipped.not_surveyed ?? 0,
       },
     };
   } finally {
