@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`. Both bootstrap first.
-.PHONY: bootstrap demo test lint typecheck check clean
+.PHONY: bootstrap demo test lint typecheck infra-check check clean
 
 bootstrap:
 	@bash infra/local/bootstrap.sh
@@ -9,6 +9,7 @@ demo: bootstrap
 
 test: bootstrap
 	@bash infra/local/test.sh
+	@bash infra/ci/static-checks.sh --tests
 
 lint: bootstrap
 	node_modules/.bin/biome check .
@@ -20,7 +21,11 @@ typecheck: bootstrap
 	node_modules/.bin/tsc -p tsconfig.tests.json
 	trainer/.venv/bin/mypy trainer/src
 
-check: lint typecheck
+# Deployment descriptions: Kustomize, checkov, actionlint, infra tests, cost report.
+infra-check:
+	@bash infra/ci/static-checks.sh
+
+check: lint typecheck infra-check
 
 clean:
 	-./reefguard services stop
