@@ -1,1 +1,12 @@
-export {};
+export * from './batch-queue.js';
+export * from './event-state.js';
+export * from './heat-stress.js';
+export * from './jetstream-source.js';
+export * from './metrics.js';
+export * from './mqtt-source.js';
+export * from './offline-store.js';
+export * from './online-store.js';
+export * from './processor.js';
+export * from './quarantine.js';
+export * from './service.js';
+export * from './sites.js';

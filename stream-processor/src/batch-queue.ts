@@ -1,0 +1,56 @@
+/**
+ * Hands deliveries from a push-style client to one `for await` loop in batches: whatever
+ * arrived while the previous batch was being committed, up to `maxBatch`. Batching is what
+ * lets one DuckDB append and one Redis round trip serve thousands of readings.
+ */
+export interface Delivery {
+  readonly data: Uint8Array;
+  /** Topic or subject the message arrived on. */
+  readonly subject: string;
+  /** Arrival time at this process (epoch ms), for latency metrics. */
+  readonly receivedAtMs: number;
+  /** Acknowledge to the broker; call only after the effects are committed. */
+  ack(): void;
+}
+
+export interface BatchQueue {
+  push(delivery: Delivery): void;
+  /** Ends iteration once the queue is drained. */
+  end(): void;
+  batches(): AsyncIterableIterator<Delivery[]>;
+}
+
+export function createBatchQueue(maxBatch: number): BatchQueue {
+  let queue: Delivery[] = [];
+  let ended = false;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  return {
+    push(delivery) {
+      queue.push(delivery);
+      notify();
+    },
+    end() {
+      ended = true;
+      notify();
+    },
+    async *batches() {
+      while (true) {
+        if (queue.length === 0) {
+          if (ended) return;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          continue;
+        }
+        const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
+        queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
+        yield batch;
+      }
+    },
+  };
+}

@@ -1,0 +1,237 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import {
+  type DuckDBConnection,
+  DuckDBDateValue,
+  DuckDBInstance,
+  DuckDBTimestampValue,
+} from '@duckdb/node-api';
+import { type BuoyReading, type FeatureName, InputFormatError } from '@reefguard/core';
+import type { QuarantinedItem } from './quarantine.js';
+
+/**
+ * The offline store: one DuckDB file per processor instance (DuckDB has one writer per file).
+ * Every row carries its event time and its ingestion time (UTC TIMESTAMP), so "what did we
+ * know about day D at time T" is one query ({@link OfflineStore.featuresAsOf}); rows are only
+ * ever appended. Readings are keyed by their id: a redelivered batch inserts nothing new.
+ */
+
+/** The daily features the processor computes, one DOUBLE column each. */
+export const STREAM_FEATURES = [
+  'sst_daily_mean',
+  'sst_daily_max',
+  'sst_rolling_avg_7d',
+  'sst_rolling_avg_30d',
+  'sst_anomaly',
+  'hotspot',
+  'dhw',
+  'alert_level',
+  'dhw_trend_7d',
+  'turbidity_ntu',
+  'turbidity_zscore',
+] as const satisfies readonly FeatureName[];
+
+export type StreamFeature = (typeof STREAM_FEATURES)[number];
+
+export interface StoredReading {
+  reading: BuoyReading;
+  observedMs: number;
+  ingestedMs: number;
+}
+
+export interface LateReading extends StoredReading {
+  watermarkMs: number;
+  reason: string;
+}
+
+export interface FeatureRow {
+  siteId: string;
+  /** Day since epoch the features are as of. */
+  day: number;
+  ingestedMs: number;
+  values: Partial<Record<StreamFeature, number | null>>;
+}
+
+export interface OfflineStore {
+  /** Inserts readings not stored yet (by id); returns how many were new. */
+  appendReadings(rows: readonly StoredReading[]): Promise<number>;
+  appendLate(rows: readonly LateReading[]): Promise<void>;
+  appendQuarantine(rows: readonly QuarantinedItem[]): Promise<void>;
+  appendFeatures(rows: readonly FeatureRow[]): Promise<void>;
+  /** The features of `siteId` for day `day` as known at `knownAtMs`, or null. */
+  featuresAsOf(
+    siteId: string,
+    day: number,
+    knownAtMs: number,
+  ): Promise<Record<StreamFeature, number | null> | null>;
+  /** Runs a read-only query; rows as plain JSON-like objects. */
+  query(sql: string): Promise<Record<string, unknown>[]>;
+  /** Writes a table or query to Parquet; returns the file's sha256, the data version. */
+  exportParquet(tableOrQuery: string, path: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+const featureColumns = STREAM_FEATURES.map((f) => `${f} DOUBLE`).join(', ');
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS readings (
+  id VARCHAR PRIMARY KEY, site_id VARCHAR, station_id VARCHAR, parameter VARCHAR,
+  value DOUBLE, unit VARCHAR, source VARCHAR, observed_at TIMESTAMP, ingested_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS late_readings (
+  id VARCHAR PRIMARY KEY, site_id VARCHAR, parameter VARCHAR, value DOUBLE,
+  observed_at TIMESTAMP, ingested_at TIMESTAMP, watermark TIMESTAMP, reason VARCHAR);
+CREATE TABLE IF NOT EXISTS quarantine (
+  source VARCHAR, reason VARCHAR, detail VARCHAR, payload VARCHAR, quarantined_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS daily_features (
+  site_id VARCHAR, as_of_day DATE, ingested_at TIMESTAMP, ${featureColumns});
+CREATE TABLE IF NOT EXISTS satellite_samples (
+  id VARCHAR PRIMARY KEY, product VARCHAR, variable VARCHAR, site_id VARCHAR, lat DOUBLE,
+  lon DOUBLE, value DOUBLE, unit VARCHAR, quality DOUBLE, source_uri VARCHAR,
+  observed_at TIMESTAMP, ingested_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS staging_readings (
+  id VARCHAR, site_id VARCHAR, station_id VARCHAR, parameter VARCHAR, value DOUBLE,
+  unit VARCHAR, source VARCHAR, observed_ms BIGINT, ingested_ms BIGINT);
+`;
+
+/** Opens (creating) the offline store at `path` (`:memory:` for a throwaway one). */
+export async function openOfflineStore(path: string): Promise<OfflineStore> {
+  let instance: DuckDBInstance;
+  let conn: DuckDBConnection;
+  try {
+    instance = await DuckDBInstance.create(path);
+    conn = await instance.connect();
+  } catch (cause) {
+    throw new InputFormatError(
+      `cannot open the offline store ${path}; another process may hold it (one writer per file)`,
+      { cause },
+    );
+  }
+  await conn.run(SCHEMA);
+  // One statement at a time on the one connection: callers may overlap, DuckDB may not.
+  let tail: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = tail.then(work, work);
+    tail = next.catch(() => undefined);
+    return next;
+  };
+  const inTransaction = async <T>(work: () => Promise<T>): Promise<T> => {
+    await conn.run('BEGIN TRANSACTION');
+    try {
+      const result = await work();
+      await conn.run('COMMIT');
+      return result;
+    } catch (e) {
+      await conn.run('ROLLBACK');
+      throw e;
+    }
+  };
+
+  return {
+    appendReadings: (rows) =>
+      serial(() =>
+        inTransaction(async () => {
+          if (rows.length === 0) return 0;
+          const appender = await conn.createAppender('staging_readings');
+          for (const { reading: r, observedMs, ingestedMs } of rows) {
+            appender.appendVarchar(r.id);
+            appender.appendVarchar(r.site_id);
+            appender.appendVarchar(r.station_id);
+            appender.appendVarchar(r.parameter);
+            appender.appendDouble(r.value);
+            appender.appendVarchar(r.unit);
+            appender.appendVarchar(r.source);
+            appender.appendBigInt(BigInt(observedMs));
+            appender.appendBigInt(BigInt(ingestedMs));
+            appender.endRow();
+          }
+          appender.closeSync();
+          const result = await conn.run(
+            `INSERT OR IGNORE INTO readings
+             SELECT DISTINCT ON (id) id, site_id, station_id, parameter, value, unit, source,
+               epoch_ms(observed_ms), epoch_ms(ingested_ms) FROM staging_readings`,
+          );
+          await conn.run('DELETE FROM staging_readings');
+          return Number(result.rowsChanged);
+        }),
+      ),
+    appendLate: (rows) =>
+      serial(async () => {
+        if (rows.length === 0) return;
+        const values = rows
+          .map(
+            (l) =>
+              `(${sql(l.reading.id)}, ${sql(l.reading.site_id)}, ${sql(l.reading.parameter)}, ${l.reading.value}, epoch_ms(${l.observedMs}), epoch_ms(${l.ingestedMs}), epoch_ms(${l.watermarkMs}), ${sql(l.reason)})`,
+          )
+          .join(',');
+        await conn.run(`INSERT OR IGNORE INTO late_readings VALUES ${values}`);
+      }),
+    appendQuarantine: (rows) =>
+      serial(async () => {
+        if (rows.length === 0) return;
+        const values = rows
+          .map(
+            (q) =>
+              `(${sql(q.source)}, ${sql(q.reason)}, ${sql(q.detail)}, ${sql(q.payload)}, epoch_ms(${Date.parse(q.quarantinedAt)}))`,
+          )
+          .join(',');
+        await conn.run(`INSERT INTO quarantine VALUES ${values}`);
+      }),
+    appendFeatures: (rows) =>
+      serial(async () => {
+        if (rows.length === 0) return;
+        const appender = await conn.createAppender('daily_features');
+        for (const row of rows) {
+          appender.appendVarchar(row.siteId);
+          appender.appendDate(new DuckDBDateValue(row.day));
+          appender.appendTimestamp(new DuckDBTimestampValue(BigInt(row.ingestedMs) * 1000n));
+          for (const f of STREAM_FEATURES) {
+            const v = row.values[f];
+            if (v === null || v === undefined) appender.appendNull();
+            else appender.appendDouble(v);
+          }
+          appender.endRow();
+        }
+        appender.closeSync();
+      }),
+    featuresAsOf: (siteId, day, knownAtMs) =>
+      serial(async () => {
+        const reader = await conn.runAndReadAll(
+          `SELECT ${STREAM_FEATURES.join(', ')} FROM daily_features
+           WHERE site_id = ${sql(siteId)} AND as_of_day = DATE '1970-01-01' + ${day}
+             AND ingested_at <= epoch_ms(${knownAtMs})
+           ORDER BY ingested_at DESC LIMIT 1`,
+        );
+        const row = reader.getRowObjectsJson()[0];
+        if (!row) return null;
+        const values = {} as Record<StreamFeature, number | null>;
+        for (const f of STREAM_FEATURES) {
+          const v = row[f];
+          values[f] = v === null || v === undefined ? null : Number(v);
+        }
+        return values;
+      }),
+    query: (text) =>
+      serial(async () => {
+        const reader = await conn.runAndReadAll(text);
+        return reader.getRowObjectsJson() as Record<string, unknown>[];
+      }),
+    exportParquet: (tableOrQuery, path) =>
+      serial(async () => {
+        const source = /\s/.test(tableOrQuery.trim()) ? `(${tableOrQuery})` : tableOrQuery;
+        await conn.run(`COPY ${source} TO ${sql(path)} (FORMAT parquet)`);
+        return createHash('sha256')
+          .update(await readFile(path))
+          .digest('hex');
+      }),
+    close: () =>
+      serial(async () => {
+        conn.closeSync();
+        instance.closeSync();
+      }),
+  };
+}
+
+/** A SQL string literal. */
+function sql(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}

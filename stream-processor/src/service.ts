@@ -1,0 +1,107 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Redis } from 'ioredis';
+import { createEventState } from './event-state.js';
+import type { HeatStress } from './heat-stress.js';
+import { createJetStreamSource, type ReadingSource } from './jetstream-source.js';
+import { createProcessorMetrics, type ProcessorMetrics } from './metrics.js';
+import { type OfflineStore, openOfflineStore } from './offline-store.js';
+import { createOnlineStore, type OnlineStore } from './online-store.js';
+import { type BatchOutcome, runProcessor } from './processor.js';
+import type { SiteRegistry } from './sites.js';
+
+/** Key prefix of the processor's shared event-time state in Redis. */
+export const DEFAULT_STATE_PREFIX = 'reefguard:sp:';
+
+export interface StreamProcessorOptions {
+  redis: Redis;
+  sites: SiteRegistry;
+  /** DuckDB file of this instance. */
+  offlinePath: string;
+  /** JetStream source settings; or give `source` directly (e.g. MQTT). */
+  nc?: NatsConnection;
+  stream?: string;
+  subjects?: string[];
+  durable?: string;
+  ackWaitMs?: number;
+  maxBatch?: number;
+  source?: ReadingSource;
+  sourceName?: string;
+  statePrefix?: string;
+  allowedLatenessMs?: number;
+  heat?: HeatStress | null;
+  onlineTtlSeconds?: number;
+  onlineKeyOf?: (siteId: string) => string;
+  metrics?: ProcessorMetrics;
+  afterCommit?: (outcome: BatchOutcome) => Promise<void> | void;
+  afterAck?: (outcome: BatchOutcome) => Promise<void> | void;
+}
+
+export interface StreamProcessor {
+  readonly offline: OfflineStore;
+  readonly online: OnlineStore;
+  readonly metrics: ProcessorMetrics;
+  /** Settles when the loop ends (after close, or with the error that stopped it). */
+  readonly done: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Wires source, state, stores and metrics and starts the loop. */
+export async function startStreamProcessor(
+  options: StreamProcessorOptions,
+): Promise<StreamProcessor> {
+  const offline = await openOfflineStore(options.offlinePath);
+  const online = createOnlineStore({
+    redis: options.redis,
+    ...(options.onlineTtlSeconds !== undefined ? { ttlSeconds: options.onlineTtlSeconds } : {}),
+    ...(options.onlineKeyOf ? { keyOf: options.onlineKeyOf } : {}),
+  });
+  const state = createEventState({
+    redis: options.redis,
+    prefix: options.statePrefix ?? DEFAULT_STATE_PREFIX,
+    ...(options.allowedLatenessMs !== undefined
+      ? { allowedLatenessMs: options.allowedLatenessMs }
+      : {}),
+  });
+  const metrics = options.metrics ?? createProcessorMetrics();
+  let source = options.source;
+  if (!source) {
+    if (!options.nc) throw new RangeError('startStreamProcessor needs `nc` or a `source`');
+    source = await createJetStreamSource({
+      nc: options.nc,
+      ...(options.stream ? { stream: options.stream } : {}),
+      ...(options.subjects ? { subjects: options.subjects } : {}),
+      ...(options.durable ? { durable: options.durable } : {}),
+      ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
+      ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}),
+    });
+  }
+  const controller = new AbortController();
+  const done = runProcessor(
+    {
+      source,
+      sites: options.sites,
+      state,
+      offline,
+      online,
+      heat: options.heat ?? null,
+      metrics,
+      sourceName: options.sourceName ?? 'jetstream',
+      ...(options.afterCommit ? { afterCommit: options.afterCommit } : {}),
+      ...(options.afterAck ? { afterAck: options.afterAck } : {}),
+    },
+    controller.signal,
+  );
+  const ownSource = source;
+  return {
+    offline,
+    online,
+    metrics,
+    done,
+    async close() {
+      controller.abort();
+      await ownSource.close();
+      await done.catch(() => undefined);
+      await offline.close();
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BuoyReading, READING_UNITS, readingId } from '@reefguard/core';
+import {
+  createSiteRegistry,
+  type SiteProfile,
+  type StreamProcessorOptions,
+} from '@reefguard/stream-processor';
+
+/** Davies Reef-like sites: MMM and monthly means of a central GBR reef. */
+export const SITE_MONTHLY_MEAN_C = [
+  28.4, 28.6, 28.2, 27.3, 25.9, 24.6, 23.9, 24.0, 24.9, 26.1, 27.2, 28.0,
+];
+export const testSite = (siteId: string): SiteProfile => ({
+  siteId,
+  lat: -18.83,
+  lon: 147.63,
+  mmmC: 28.6,
+  monthlyMeanC: SITE_MONTHLY_MEAN_C,
+});
+export const TEST_SITES = createSiteRegistry(
+  ['18-054', '19-138', '16-024', '14-116'].map((id) => testSite(id)),
+);
+
+export function reading(
+  siteId: string,
+  observedAt: string,
+  value: number,
+  parameter: keyof typeof READING_UNITS = 'water_temperature',
+  station = `${siteId}-buoy`,
+): BuoyReading {
+  return {
+    schema_version: 1,
+    id: readingId(station, parameter, observedAt),
+    site_id: siteId,
+    station_id: station,
+    parameter,
+    value,
+    unit: READING_UNITS[parameter],
+    observed_at: observedAt,
+    source: 'generated',
+  };
+}
+
+/** Names no other test uses: stream, subjects, durable, Redis prefixes, a temp dir. */
+export async function isolation() {
+  const tag = randomUUID().slice(0, 8);
+  const dir = await mkdtemp(join(tmpdir(), `sp-${tag}-`));
+  const prefix = `reefguard:test:${tag}:`;
+  return {
+    tag,
+    dir,
+    subject: (siteId: string) => `sptest${tag}.readings.${siteId}`,
+    options: {
+      stream: `SPTEST${tag}`,
+      subjects: [`sptest${tag}.readings.>`],
+      durable: `sp-${tag}`,
+      statePrefix: prefix,
+      onlineKeyOf: (siteId: string) => `${prefix}features:${siteId}`,
+      sites: TEST_SITES,
+    } satisfies Partial<StreamProcessorOptions>,
+    onlineKey: (siteId: string) => `${prefix}features:${siteId}`,
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Waits until `check` returns a value other than undefined, polling. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000) {
+  const start = Date.now();
+  while (true) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
