@@ -113,12 +113,12 @@ export async function predictSites(
       }
     });
     const risks = await model.predict(batch, ready.length * perSite);
-    ready.forEach(({ index, row }, k) => {
+    ready.forEach(({ index }, k) => {
       const item = items[index] as (typeof items)[number];
       const risk = risks[k * perSite] as number;
       const contributions = model.card.features.map((feature, i) => ({
         name: feature.name,
-        value: row[i] as number,
+        value: item.features.values[feature.name] ?? null,
         contribution: risk - (risks[k * perSite + 1 + i] as number),
       }));
       contributions.sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));

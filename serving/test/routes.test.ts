@@ -81,7 +81,7 @@ describe('serving routes - real Redis, real ONNX sessions', () => {
       degraded: false,
     });
     expect(body.top_features).toHaveLength(5);
-    expect(body.top_features[0].name).toBe('dhw');
+    expect(body.top_features[0]).toMatchObject({ name: 'dhw', value: 6.2 });
     expect(body.top_features[0].contribution).toBeGreaterThan(0);
   });
 
