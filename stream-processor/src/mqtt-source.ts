@@ -12,6 +12,8 @@ export interface MqttSourceOptions {
   /** Stable client id, so a restarted instance gets its unacknowledged messages again. */
   clientId: string;
   maxBatch?: number;
+  /** Topic filter inside the share; all readings by default (tests use their own root). */
+  filter?: string;
 }
 
 /**
@@ -26,6 +28,8 @@ export async function createMqttSource(options: MqttSourceOptions): Promise<Read
     .connectAsync(options.url, {
       clientId: options.clientId,
       clean: false,
+      // MQTT.js honours customHandleAcks (ack after commit) only on MQTT 5.
+      protocolVersion: 5,
       username: options.username,
       password: options.password?.reveal(),
       reconnectPeriod: 1000,
@@ -44,7 +48,10 @@ export async function createMqttSource(options: MqttSourceOptions): Promise<Read
         cause,
       });
     });
-  await client.subscribeAsync(mqttTopics.readingsShared(options.group), { qos: 1 });
+  const topic = options.filter
+    ? `$share/${options.group}/${options.filter}`
+    : mqttTopics.readingsShared(options.group);
+  await client.subscribeAsync(topic, { qos: 1 });
   return {
     batches: () => queue.batches(),
     async close() {

@@ -49,7 +49,7 @@ export function decodeReading(data: Uint8Array, sites: SiteRegistry, nowMs: numb
   try {
     json = JSON.parse(decoder.decode(data));
   } catch (e) {
-    return { ok: false, reason: 'malformed_json', detail: (e as Error).message };
+    return { ok: false, reason: 'malformed_json', detail: `json: ${(e as Error).message}` };
   }
   const parsed = buoyReadingSchema.safeParse(json);
   if (!parsed.success) {
