@@ -25,6 +25,8 @@ export interface AppDeps {
   promotion: PromotionDeps;
   predict: PredictSettings;
   canaryWindowMs: number;
+  /** Poll the registry aliases this often (ms); 0 or unset: only reload on request. */
+  registryPollMs?: number;
   adminToken?: Secret;
   logger?: FastifyServerOptions['logger'];
 }
@@ -50,6 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(models, {
     canaryWeight: deps.promotion.canaryWeight,
     canaryWindowMs: deps.canaryWindowMs,
+    registryPollMs: deps.registryPollMs,
   });
   await app.register(metrics);
 

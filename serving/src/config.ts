@@ -10,6 +10,7 @@ export const DEFAULT_CANARY_WEIGHT = 0.1;
 export const DEFAULT_CANARY_WINDOW_S = 30 * 60;
 /** Daily features are recomputed once a day; older than this they no longer describe "now". */
 export const DEFAULT_FEATURE_MAX_AGE_H = 36;
+export const DEFAULT_REGISTRY_POLL_S = 15;
 export const DEFAULT_POLICY_FILE = 'models/promotion-policy.json';
 
 export const servingSettings = {
@@ -26,6 +27,8 @@ export const servingSettings = {
   CANARY_WEIGHT: z.coerce.number().min(0).max(1).default(DEFAULT_CANARY_WEIGHT),
   CANARY_WINDOW_S: z.coerce.number().positive().default(DEFAULT_CANARY_WINDOW_S),
   FEATURE_MAX_AGE_H: z.coerce.number().positive().default(DEFAULT_FEATURE_MAX_AGE_H),
+  /** Seconds between checks for alias moves made by `./reefguard promote` elsewhere. */
+  REGISTRY_POLL_S: z.coerce.number().min(0).default(DEFAULT_REGISTRY_POLL_S),
   /** What to answer when model features are missing: a flagged CRW answer or 503. */
   DEGRADED: z.enum(['crw-baseline', 'unavailable']).default('crw-baseline'),
   SITES_FILE: z.string().min(1).optional(),

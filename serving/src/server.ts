@@ -70,6 +70,7 @@ export async function startServer(config: ServingConfig, signal: AbortSignal): P
     promotion,
     predict: { maxAgeMs: config.FEATURE_MAX_AGE_H * 3_600_000, degraded: config.DEGRADED },
     canaryWindowMs: config.CANARY_WINDOW_S * 1000,
+    registryPollMs: config.REGISTRY_POLL_S * 1000,
     adminToken: config.ADMIN_TOKEN,
     logger: { level: config.LOG_LEVEL },
   });

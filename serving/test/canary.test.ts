@@ -195,6 +195,30 @@ describe('canary window - decides by itself when it closes', () => {
   });
 });
 
+describe('registry polling', () => {
+  it('an alias moved elsewhere (./reefguard promote) is loaded without a reload request', async () => {
+    const sites = testSites(`poll-${process.pid}`, 1);
+    const t = await startTestApp({
+      redisUrl,
+      sites,
+      versions: { '1': 'v1', '2': 'v2' },
+      aliases: { champion: '1' },
+      registryPollMs: 100,
+    });
+    try {
+      expect(t.app.models.hub.current()?.champion.version).toBe('1');
+      await t.registry.setAlias('challenger', '2');
+      await expect.poll(() => t.app.models.hub.current()?.challenger?.version).toBe('2');
+      await t.registry.setAlias('champion', '2');
+      await t.registry.deleteAlias('challenger');
+      await expect.poll(() => t.app.models.hub.current()?.champion.version).toBe('2');
+      expect(t.app.models.hub.current()?.challenger).toBeNull();
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('reload under load', () => {
   it('swaps champion versions five times while 8 clients keep asking: zero failed requests', async () => {
     const sites = testSites(`reload-${process.pid}`, 20);

@@ -93,6 +93,7 @@ export async function startTestApp(options: {
   announcer?: Announcer | null;
   canaryWeight?: number;
   canaryWindowMs?: number;
+  registryPollMs?: number;
   degraded?: AppDeps['predict']['degraded'];
   adminToken?: AppDeps['adminToken'];
 }): Promise<TestApp> {
@@ -127,6 +128,7 @@ export async function startTestApp(options: {
     promotion,
     predict: { maxAgeMs: 36 * 3_600_000, degraded: options.degraded ?? 'crw-baseline' },
     canaryWindowMs: options.canaryWindowMs ?? 3_600_000,
+    registryPollMs: options.registryPollMs,
     adminToken: options.adminToken,
   });
   return {

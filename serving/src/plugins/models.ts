@@ -29,6 +29,8 @@ export interface ModelService {
 export interface ModelsPluginOptions {
   canaryWeight: number;
   canaryWindowMs: number;
+  /** How often to look for alias moves made elsewhere (`./reefguard promote`); 0: never. */
+  registryPollMs?: number;
 }
 
 export default fp<ModelsPluginOptions>(
@@ -125,7 +127,32 @@ export default fp<ModelsPluginOptions>(
     };
 
     app.decorate('models', service);
+
+    // Aliases moved by the CLI or another replica: reload when they no longer match.
+    const poll = options.registryPollMs
+      ? setInterval(async () => {
+          try {
+            const set = hub.current();
+            const [champion, challenger] = await Promise.all([
+              app.registry.getAlias('champion'),
+              app.registry.getAlias('challenger'),
+            ]);
+            const live = set?.challenger?.version ?? null;
+            if (
+              champion !== (set?.champion.version ?? null) ||
+              (challenger !== live && challenger !== champion)
+            ) {
+              await service.reload();
+            }
+          } catch (error) {
+            app.log.warn({ err: error }, 'registry poll failed; keeping the loaded models');
+          }
+        }, options.registryPollMs)
+      : null;
+    poll?.unref();
+
     app.addHook('onClose', async () => {
+      if (poll) clearInterval(poll);
       canary.close();
       await hub.close();
     });
