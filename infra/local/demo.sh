@@ -25,4 +25,33 @@ for name in ["gbr_aerial_bleaching_1998_2002", "gbr_dhw_annual_max_1985_2017", "
     print(f"  {name}: {n} rows")
 PY
 
+step "serving: promote the newest model through the policy gates, serve it, ask it"
+store="$REEFGUARD_STATE_DIR/models/reefguard-bleaching-risk"
+newest=""
+for dir in "$store"/*/; do
+  version=$(basename "$dir")
+  [[ "$version" =~ ^[0-9]+$ ]] && { [ -z "$newest" ] || [ "$version" -gt "$newest" ]; } && newest=$version
+done
+if [ -z "$newest" ]; then
+  echo "  no model in $store yet: serving skipped"
+else
+  # In production a reviewed pull request adds the version to models/approved_models.txt; the
+  # demo approves its own freshly trained version in a copy of the policy under $OUT.
+  printf 'reefguard-bleaching-risk %s\n' "$newest" >"$OUT/approved_models.txt"
+  sed "s#models/approved_models.txt#$OUT/approved_models.txt#" models/promotion-policy.json >"$OUT/promotion-policy.json"
+  export REEFGUARD_POLICY_FILE="$OUT/promotion-policy.json"
+  # A version that fails a gate stays where it is; the gates' verdicts are printed either way.
+  if ./reefguard promote --to challenger --version "$newest"; then
+    ./reefguard promote --to champion --version "$newest" || true
+  fi
+  REEFGUARD_PORT=18080 ./reefguard serve >"$OUT/serve.log" 2>&1 &
+  serve_pid=$!
+  for _ in $(seq 1 60); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.5; done
+  curl -s http://127.0.0.1:18080/readyz && echo
+  curl -s "http://127.0.0.1:18080/v1/risk-map?with_data=true" >"$OUT/risk-map.geojson"
+  echo "  risk map: $(grep -o '"site_id"' "$OUT/risk-map.geojson" | wc -l) sites with an answer -> $OUT/risk-map.geojson"
+  kill "$serve_pid"
+  wait "$serve_pid" 2>/dev/null || true
+fi
+
 step "done: outputs in $OUT"
