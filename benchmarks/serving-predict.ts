@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FEATURE_SET_VERSION, freePort, onlineFeatureKey, startRedis } from '@reefguard/core';
 import autocannon from 'autocannon';
@@ -66,6 +66,7 @@ function run(options: autocannon.Options): Promise<autocannon.Result> {
 }
 
 async function main() {
+  const loadBefore = loadavg()[0] as number;
   const dir = await mkdtemp(join(tmpdir(), 'reefguard-bench-'));
   const children: ChildProcess[] = [];
   const redisServer = await startRedis({ dataDir: join(dir, 'redis') });
@@ -208,8 +209,12 @@ async function main() {
       max: autocannon.Result;
       paced: autocannon.Result;
     };
+    // The machine may be shared: the 1-minute load average says how busy it was.
     console.log(
-      `\n${CONNECTIONS} connections, ${DURATION_S} s per run, ${SITES} sites, same ONNX model (serving/test/fixtures/models/v1), loopback`,
+      `\nload average (1 min): ${loadBefore.toFixed(1)} before, ${(loadavg()[0] as number).toFixed(1)} after`,
+    );
+    console.log(
+      `${CONNECTIONS} connections, ${DURATION_S} s per run, ${SITES} sites, same ONNX model (serving/test/fixtures/models/v1), loopback`,
     );
     console.log(
       '| server | max req/s | paced req/s (target 1000) | p50 ms at 1000/s | p99 ms at 1000/s | failed |',
