@@ -33,6 +33,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     module: '@reefguard/core/cli/topics',
   },
   {
+    name: 'heat-stress',
+    summary: 'NOAA CRW HotSpot, DHW and alert levels from an SST series (CSV, NetCDF, CRW station)',
+    usage: 'heat-stress --sst PATH [--mmm VALUE | --climatology PATH] --out PATH.csv [--report]',
+    module: '@reefguard/core/cli/heat-stress',
+  },
+  {
     name: 'features',
     summary: 'export a training set: observations joined point-in-time with features and chips',
     usage: 'features export [--observations PATH]... [--sample-data] [--out DIR]',

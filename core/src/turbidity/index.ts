@@ -1,0 +1,3 @@
+export * from './nechad.js';
+export * from './sentinel2.js';
+export * from './water-mask.js';
