@@ -48,7 +48,7 @@ export const modelRoutes: FastifyPluginAsync = async (app) => {
     '/v1/models/:version/:file',
     {
       schema: {
-        description: 'Download the ONNX file or the model card of a loaded version',
+        description: 'Download the ONNX file or the model card of a registered version',
         params: {
           type: 'object',
           required: ['version', 'file'],
@@ -59,17 +59,19 @@ export const modelRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) => {
       const { version, file } = request.params;
-      const set = app.models.hub.current();
-      const model = [set?.champion, set?.challenger].find((m) => m?.version === version);
+      // Any registered version, not only loaded ones: an edge agent may ask as soon as a
+      // promotion is announced, before this instance reloads.
+      if (!/^[A-Za-z0-9._-]+$/.test(version))
+        throw new NotFoundError(`no model version "${version}"`);
+      const dir = await app.registry.fetch(version);
+      const card = await app.registry.readCard(version);
       // Only files the card names can be served: no path ever comes from the request.
-      const names = model
-        ? ['model-card.json', ...Object.values(model.card.files).map((f) => f.path)]
-        : [];
-      if (!model || !names.includes(file)) {
-        throw new NotFoundError(`model version ${version} has no loaded file "${file}"`);
+      const names = ['model-card.json', ...Object.values(card.files).map((f) => f.path)];
+      if (!names.includes(file)) {
+        throw new NotFoundError(`model version ${version} has no file "${file}"`);
       }
       const type = file.endsWith('.json') ? 'application/json' : 'application/octet-stream';
-      return reply.type(type).send(createReadStream(join(model.dir, file)));
+      return reply.type(type).send(createReadStream(join(dir, file)));
     },
   );
 };
