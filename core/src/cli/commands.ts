@@ -33,6 +33,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     module: '@reefguard/core/cli/topics',
   },
   {
+    name: 'edge-agent',
+    summary: 'run the buoy-gateway daemon: sensors -> durable queue -> MQTT/NATS, local alerts',
+    usage: 'edge-agent --config PATH [--once]',
+    module: '@reefguard/edge-agent/cli',
+  },
+  {
     name: 'heat-stress',
     summary: 'NOAA CRW HotSpot, DHW and alert levels from an SST series (CSV, NetCDF, CRW station)',
     usage: 'heat-stress --sst PATH [--mmm VALUE | --climatology PATH] --out PATH.csv [--report]',
