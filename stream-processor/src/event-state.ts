@@ -49,62 +49,100 @@ export interface SiteApplyResult {
 const SCRIPT = `
 local days, seenPrefix = KEYS[1], KEYS[2]
 local lateness, ttl, W = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local expectSeq = tonumber(ARGV[4])
 local wm = tonumber(redis.call('HGET', days, 'wm') or '-1')
 local oldWmDay = math.floor(wm / 86400000)
-local statuses = {}
+local count = (#ARGV - 4) / 4
+local dayOf, idsByDay = {}, {}
+for k = 0, count - 1 do
+  local i = 5 + 4 * k
+  local d = math.floor(tonumber(ARGV[i + 1]) / 86400000)
+  dayOf[k] = d
+  local ids = idsByDay[d]
+  if not ids then ids = {}; idsByDay[d] = ids end
+  ids[#ids + 1] = ARGV[i]
+end
+local seen = {}
+for d, ids in pairs(idsByDay) do
+  local flags = redis.call('SMISMEMBER', seenPrefix .. d, unpack(ids))
+  for j = 1, #ids do if flags[j] == 1 then seen[ids[j]] = true end end
+end
+local statuses, acc, newIds = {}, {}, {}
+local tn, ts, tq, tl = 0, 0, 0, nil
+local tms = tonumber(redis.call('HGET', days, 'tms') or '-1')
 local firstTouched = nil
-for i = 4, #ARGV, 4 do
+for k = 0, count - 1 do
+  local i = 5 + 4 * k
   local id, ms, kind, v = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], tonumber(ARGV[i + 3])
-  local day = math.floor(ms / 86400000)
-  local seen = seenPrefix .. day
+  local day = dayOf[k]
   local status
-  if redis.call('SISMEMBER', seen, id) == 1 then
+  if seen[id] then
     status = 'D'
   elseif wm >= 0 and ms < wm - lateness then
     status = 'L'
   else
     status = 'N'
-    redis.call('SADD', seen, id)
-    redis.call('PEXPIRE', seen, ttl)
+    seen[id] = true
+    local ids = newIds[day]
+    if not ids then ids = {}; newIds[day] = ids end
+    ids[#ids + 1] = id
     if kind == 'w' then
-      redis.call('HINCRBY', days, day .. 'n', 1)
-      redis.call('HINCRBYFLOAT', days, day .. 's', v)
-      local mx = tonumber(redis.call('HGET', days, day .. 'x') or '-1e9')
-      if v > mx then redis.call('HSET', days, day .. 'x', v) end
+      local a = acc[day]
+      if not a then a = {0, 0, -1e9}; acc[day] = a end
+      a[1] = a[1] + 1
+      a[2] = a[2] + v
+      if v > a[3] then a[3] = v end
     elseif kind == 't' then
-      redis.call('HINCRBY', days, 'tn', 1)
-      redis.call('HINCRBYFLOAT', days, 'ts', v)
-      redis.call('HINCRBYFLOAT', days, 'tq', v * v)
-      if ms >= tonumber(redis.call('HGET', days, 'tms') or '-1') then
-        redis.call('HSET', days, 'tms', ms, 'tl', v)
-      end
+      tn = tn + 1; ts = ts + v; tq = tq + v * v
+      if ms >= tms then tms = ms; tl = v end
     end
     if ms > wm then wm = ms end
   end
   if status ~= 'L' and (firstTouched == nil or day < firstTouched) then firstTouched = day end
   statuses[#statuses + 1] = status
 end
+for d, ids in pairs(newIds) do
+  redis.call('SADD', seenPrefix .. d, unpack(ids))
+  redis.call('PEXPIRE', seenPrefix .. d, ttl)
+end
+for d, a in pairs(acc) do
+  redis.call('HINCRBY', days, d .. 'n', a[1])
+  redis.call('HINCRBYFLOAT', days, d .. 's', a[2])
+  local mx = tonumber(redis.call('HGET', days, d .. 'x') or '-1e9')
+  if a[3] > mx then redis.call('HSET', days, d .. 'x', a[3]) end
+end
+if tn > 0 then
+  redis.call('HINCRBY', days, 'tn', tn)
+  redis.call('HINCRBYFLOAT', days, 'ts', ts)
+  redis.call('HINCRBYFLOAT', days, 'tq', tq)
+  if tl then redis.call('HSET', days, 'tms', tms, 'tl', tl) end
+end
 redis.call('HSET', days, 'wm', wm)
 local seq = redis.call('HINCRBY', days, 'seq', 1)
 local wmDay = math.floor(wm / 86400000)
 if oldWmDay >= 0 and wmDay > oldWmDay then
-  local from = math.max(oldWmDay - W, wmDay - W - 400)
-  for d = from, wmDay - W do
+  for d = math.max(oldWmDay - W, wmDay - W - 400), wmDay - W do
     redis.call('HDEL', days, d .. 'n', d .. 's', d .. 'x')
   end
 end
-local fields = {}
-for d = wmDay - W + 1, wmDay do
-  fields[#fields + 1] = d .. 'n'
-  fields[#fields + 1] = d .. 's'
-  fields[#fields + 1] = d .. 'x'
+local fields, full = {}, 0
+if seq - 1 == expectSeq then
+  -- Nobody else wrote since this caller's last view: only the days it just changed.
+  for d in pairs(acc) do
+    fields[#fields + 1] = d .. 'n'; fields[#fields + 1] = d .. 's'; fields[#fields + 1] = d .. 'x'
+  end
+else
+  full = 1
+  for d = wmDay - W + 1, wmDay do
+    fields[#fields + 1] = d .. 'n'; fields[#fields + 1] = d .. 's'; fields[#fields + 1] = d .. 'x'
+  end
 end
-fields[#fields + 1] = 'tl'
-fields[#fields + 1] = 'tn'
-fields[#fields + 1] = 'ts'
+fields[#fields + 1] = 'tl'; fields[#fields + 1] = 'tn'; fields[#fields + 1] = 'ts'
 fields[#fields + 1] = 'tq'
 local values = redis.call('HMGET', days, unpack(fields))
-return {table.concat(statuses), tostring(wm), tostring(firstTouched or ''), values, seq}
+local keys = {}
+if full == 0 then for d in pairs(acc) do keys[#keys + 1] = d end end
+return {table.concat(statuses), tostring(wm), tostring(firstTouched or ''), seq, full, keys, values}
 `;
 
 export interface EventState {
@@ -125,8 +163,14 @@ declare module 'ioredis' {
       days: string,
       seenPrefix: string,
       ...args: (string | number)[]
-    ): Result<[string, string, string, (string | null)[], number], Context>;
+    ): Result<[string, string, string, number, number, number[], (string | null)[]], Context>;
   }
+}
+
+/** What this instance last saw of a site: day -> [count, sum, max] and the state sequence. */
+interface SiteCache {
+  seq: number;
+  days: Map<number, [number, number, number]>;
 }
 
 export function createEventState(options: EventStateOptions): EventState {
@@ -134,13 +178,15 @@ export function createEventState(options: EventStateOptions): EventState {
   const lateness = options.allowedLatenessMs ?? DEFAULT_ALLOWED_LATENESS_MS;
   // Ids are remembered for the lateness plus two days: an older redelivery is late anyway.
   const seenTtlMs = lateness + 2 * 86_400_000;
+  const cache = new Map<string, SiteCache>();
   redis.defineCommand('reefguardApply', { numberOfKeys: 2, lua: SCRIPT });
   return {
     async apply(bySite) {
       const pipeline = redis.pipeline();
       const sites = [...bySite.keys()];
       for (const site of sites) {
-        const args: (string | number)[] = [lateness, seenTtlMs, STATE_WINDOW_DAYS];
+        const expectSeq = cache.get(site)?.seq ?? -1;
+        const args: (string | number)[] = [lateness, seenTtlMs, STATE_WINDOW_DAYS, expectSeq];
         for (const r of bySite.get(site) ?? []) args.push(r.id, r.observedMs, r.kind, r.value);
         pipeline.reefguardApply(`${prefix}days:${site}`, `${prefix}seen:${site}:`, ...args);
       }
@@ -149,16 +195,37 @@ export function createEventState(options: EventStateOptions): EventState {
       sites.forEach((site, i) => {
         const [error, reply] = replies[i] ?? [new Error('no reply')];
         if (error) throw error;
-        const [statuses, wm, firstTouched, values, seq] = reply as [
+        const [statuses, wm, firstTouched, seq, full, keys, values] = reply as [
           string,
           string,
           string,
-          (string | null)[],
           number,
+          number,
+          number[],
+          (string | null)[],
         ];
+        const watermarkMs = Number(wm);
+        const lastDay = Math.floor(watermarkMs / 86_400_000);
+        let entry = cache.get(site);
+        if (!entry || full === 1) {
+          entry = { seq, days: new Map() };
+          cache.set(site, entry);
+          for (let k = 0; k < STATE_WINDOW_DAYS; k++) {
+            setDay(entry, lastDay - STATE_WINDOW_DAYS + 1 + k, values, 3 * k);
+          }
+        } else {
+          entry.seq = seq;
+          keys.forEach((day, k) => {
+            setDay(entry as SiteCache, Number(day), values, 3 * k);
+          });
+        }
+        for (const day of entry.days.keys()) {
+          if (day <= lastDay - STATE_WINDOW_DAYS) entry.days.delete(day);
+        }
+        const t = values.length - 4;
         results.set(site, {
           statuses: [...statuses] as ApplyStatus[],
-          window: toWindow(Number(wm), firstTouched, values, seq),
+          window: toWindow(entry, watermarkMs, lastDay, firstTouched, values.slice(t), seq),
         });
       });
       return results;
@@ -166,32 +233,40 @@ export function createEventState(options: EventStateOptions): EventState {
   };
 }
 
+function setDay(entry: SiteCache, day: number, values: (string | null)[], at: number) {
+  const n = Number(values[at] ?? 0);
+  if (n > 0) entry.days.set(day, [n, Number(values[at + 1]), Number(values[at + 2])]);
+  else entry.days.delete(day);
+}
+
 function toWindow(
+  entry: SiteCache,
   watermarkMs: number,
+  lastDay: number,
   firstTouched: string,
-  values: (string | null)[],
+  turbidityValues: (string | null)[],
   seq: number,
 ): SiteWindow {
   const meanC = new Float64Array(STATE_WINDOW_DAYS).fill(Number.NaN);
   const maxC = new Float64Array(STATE_WINDOW_DAYS).fill(Number.NaN);
-  for (let i = 0; i < STATE_WINDOW_DAYS; i++) {
-    const n = Number(values[3 * i] ?? 0);
-    if (n > 0) {
-      meanC[i] = Number(values[3 * i + 1]) / n;
-      maxC[i] = Number(values[3 * i + 2]);
-    }
+  const firstDay = lastDay - STATE_WINDOW_DAYS + 1;
+  for (const [day, [n, sum, max]] of entry.days) {
+    const k = day - firstDay;
+    if (k < 0 || k >= STATE_WINDOW_DAYS) continue;
+    meanC[k] = sum / n;
+    maxC[k] = max;
   }
-  const t = 3 * STATE_WINDOW_DAYS;
-  const tn = Number(values[t + 1] ?? 0);
+  const [tl, tnText, ts, tq] = turbidityValues;
+  const tn = Number(tnText ?? 0);
   let turbidity: SiteWindow['turbidity'] = null;
   if (tn > 0) {
-    const mean = Number(values[t + 2]) / tn;
-    const variance = Math.max(Number(values[t + 3]) / tn - mean * mean, 0);
-    turbidity = { latest: Number(values[t]), n: tn, mean, std: Math.sqrt(variance) };
+    const mean = Number(ts) / tn;
+    const variance = Math.max(Number(tq) / tn - mean * mean, 0);
+    turbidity = { latest: Number(tl), n: tn, mean, std: Math.sqrt(variance) };
   }
   return {
     watermarkMs,
-    lastDay: Math.floor(watermarkMs / 86_400_000),
+    lastDay,
     meanC,
     maxC,
     firstTouchedDay: firstTouched === '' ? Number.NaN : Number(firstTouched),

@@ -1,4 +1,5 @@
 export * from './batch-queue.js';
+export * from './connections.js';
 export * from './event-state.js';
 export * from './heat-stress.js';
 export * from './jetstream-source.js';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
+  type DuckDBAppender,
   type DuckDBConnection,
   DuckDBDateValue,
   DuckDBInstance,
@@ -53,8 +54,15 @@ export interface FeatureRow {
 }
 
 export interface OfflineStore {
-  /** Inserts readings not stored yet (by id); returns how many were new. */
-  appendReadings(rows: readonly StoredReading[]): Promise<number>;
+  /**
+   * Appends readings. `fresh` ones were never applied before (the event state says so) and
+   * are appended as they are; `repeated` ones may already be stored by a process that died
+   * before its ack, so only those whose id is missing are inserted. Returns rows added.
+   */
+  appendReadings(
+    fresh: readonly StoredReading[],
+    repeated?: readonly StoredReading[],
+  ): Promise<number>;
   appendLate(rows: readonly LateReading[]): Promise<void>;
   appendQuarantine(rows: readonly QuarantinedItem[]): Promise<void>;
   appendFeatures(rows: readonly FeatureRow[]): Promise<void>;
@@ -75,7 +83,7 @@ const featureColumns = STREAM_FEATURES.map((f) => `${f} DOUBLE`).join(', ');
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS readings (
-  id VARCHAR PRIMARY KEY, site_id VARCHAR, station_id VARCHAR, parameter VARCHAR,
+  id VARCHAR, site_id VARCHAR, station_id VARCHAR, parameter VARCHAR,
   value DOUBLE, unit VARCHAR, source VARCHAR, observed_at TIMESTAMP, ingested_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS late_readings (
   id VARCHAR PRIMARY KEY, site_id VARCHAR, parameter VARCHAR, value DOUBLE,
@@ -127,33 +135,30 @@ export async function openOfflineStore(path: string): Promise<OfflineStore> {
   };
 
   return {
-    appendReadings: (rows) =>
-      serial(() =>
-        inTransaction(async () => {
-          if (rows.length === 0) return 0;
+    appendReadings: (fresh, repeated = []) =>
+      serial(async () => {
+        let added = 0;
+        if (fresh.length > 0) {
+          const appender = await conn.createAppender('readings');
+          for (const row of fresh) appendReading(appender, row, true);
+          appender.closeSync();
+          added += fresh.length;
+        }
+        if (repeated.length > 0) {
           const appender = await conn.createAppender('staging_readings');
-          for (const { reading: r, observedMs, ingestedMs } of rows) {
-            appender.appendVarchar(r.id);
-            appender.appendVarchar(r.site_id);
-            appender.appendVarchar(r.station_id);
-            appender.appendVarchar(r.parameter);
-            appender.appendDouble(r.value);
-            appender.appendVarchar(r.unit);
-            appender.appendVarchar(r.source);
-            appender.appendBigInt(BigInt(observedMs));
-            appender.appendBigInt(BigInt(ingestedMs));
-            appender.endRow();
-          }
+          for (const row of repeated) appendReading(appender, row, false);
           appender.closeSync();
           const result = await conn.run(
-            `INSERT OR IGNORE INTO readings
-             SELECT DISTINCT ON (id) id, site_id, station_id, parameter, value, unit, source,
-               epoch_ms(observed_ms), epoch_ms(ingested_ms) FROM staging_readings`,
+            `INSERT INTO readings
+             SELECT DISTINCT ON (s.id) s.id, s.site_id, s.station_id, s.parameter, s.value, s.unit,
+               s.source, epoch_ms(s.observed_ms), epoch_ms(s.ingested_ms)
+             FROM staging_readings s ANTI JOIN readings r ON r.id = s.id`,
           );
           await conn.run('DELETE FROM staging_readings');
-          return Number(result.rowsChanged);
-        }),
-      ),
+          added += Number(result.rowsChanged);
+        }
+        return added;
+      }),
     appendLate: (rows) =>
       serial(async () => {
         if (rows.length === 0) return;
@@ -229,6 +234,25 @@ export async function openOfflineStore(path: string): Promise<OfflineStore> {
         instance.closeSync();
       }),
   };
+}
+
+function appendReading(appender: DuckDBAppender, row: StoredReading, timestamps: boolean) {
+  const r = row.reading;
+  appender.appendVarchar(r.id);
+  appender.appendVarchar(r.site_id);
+  appender.appendVarchar(r.station_id);
+  appender.appendVarchar(r.parameter);
+  appender.appendDouble(r.value);
+  appender.appendVarchar(r.unit);
+  appender.appendVarchar(r.source);
+  if (timestamps) {
+    appender.appendTimestamp(new DuckDBTimestampValue(BigInt(row.observedMs) * 1000n));
+    appender.appendTimestamp(new DuckDBTimestampValue(BigInt(row.ingestedMs) * 1000n));
+  } else {
+    appender.appendBigInt(BigInt(row.observedMs));
+    appender.appendBigInt(BigInt(row.ingestedMs));
+  }
+  appender.endRow();
 }
 
 /** A SQL string literal. */

@@ -49,35 +49,65 @@ const kindOf = (r: BuoyReading): StateReading['kind'] =>
   r.parameter === 'water_temperature' ? 'w' : r.parameter === 'turbidity' ? 't' : 'o';
 
 /**
- * The processing loop: decode and check each reading, store it, apply it to the shared
- * event-time state, recompute the touched days' features, write them offline and online,
- * and only then acknowledge. A crash anywhere before the ack means redelivery, and every
- * write above is idempotent by reading id, so the effect is exactly once.
+ * The processing loop: decode and check each reading, apply it to the shared event-time
+ * state (which says new, duplicate or late), recompute the touched days' features, write
+ * readings and features offline and online, and only then acknowledge. A crash anywhere
+ * before the ack means redelivery, and every write above is idempotent by reading id, so the
+ * effect is exactly once.
+ *
+ * Two batches are in flight: while one is written to DuckDB and Redis, the next one is
+ * applied to the event state, so Redis's Lua time overlaps DuckDB's commit. Acks stay in
+ * batch order; a crash in between only means more redelivered duplicates.
  */
 export async function runProcessor(options: ProcessorOptions, signal?: AbortSignal): Promise<void> {
   const onAbort = () => void options.source.close();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    let previous: Promise<void> = Promise.resolve();
     for await (const batch of options.source.batches()) {
-      const outcome = await processBatch(options, batch);
-      await options.afterCommit?.(outcome);
-      for (const d of batch) d.ack();
-      await options.afterAck?.(outcome);
+      const applied = await applyBatch(options, batch);
+      await previous;
+      previous = (async () => {
+        const outcome = await commitBatch(options, applied);
+        await options.afterCommit?.(outcome);
+        for (const d of batch) d.ack();
+        await options.afterAck?.(outcome);
+      })();
+      // Surface a failed commit on the next turn instead of as an unhandled rejection.
+      previous.catch(() => undefined);
       if (signal?.aborted) break;
     }
+    await previous;
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
 }
 
+/** A batch applied to the event state, its writes still to commit. */
+export interface AppliedBatch {
+  outcome: BatchOutcome;
+  fresh: StoredReading[];
+  repeated: StoredReading[];
+  featureRows: FeatureRow[];
+  online: { vector: FeatureVector; seq: number }[];
+}
+
+/** Applies and commits one batch (both stages, in order). */
 export async function processBatch(
   options: ProcessorOptions,
   batch: readonly Delivery[],
 ): Promise<BatchOutcome> {
+  return commitBatch(options, await applyBatch(options, batch));
+}
+
+/** Stage 1: decode, check and apply to the shared event state; compute features. */
+export async function applyBatch(
+  options: ProcessorOptions,
+  batch: readonly Delivery[],
+): Promise<AppliedBatch> {
   const { sites, metrics } = options;
   const now = options.now ?? Date.now;
   const ingestedMs = now();
-  const stored: StoredReading[] = [];
   const quarantined: QuarantinedItem[] = [];
   const bySite = new Map<string, StoredReading[]>();
   for (const delivery of batch) {
@@ -96,14 +126,10 @@ export async function processBatch(
       continue;
     }
     const row = { reading: decoded.reading, observedMs: decoded.observedMs, ingestedMs };
-    stored.push(row);
     const list = bySite.get(decoded.reading.site_id);
     if (list) list.push(row);
     else bySite.set(decoded.reading.site_id, [row]);
   }
-
-  await options.offline.appendReadings(stored);
-  await options.offline.appendQuarantine(quarantined);
 
   const stateInput = new Map<string, StateReading[]>();
   for (const [site, rows] of bySite) {
@@ -119,6 +145,8 @@ export async function processBatch(
   }
   const applied = await options.state.apply(stateInput);
 
+  const fresh: StoredReading[] = [];
+  const repeated: StoredReading[] = [];
   const late: LateReading[] = [];
   const featureRows: FeatureRow[] = [];
   const online: { vector: FeatureVector; seq: number }[] = [];
@@ -131,9 +159,14 @@ export async function processBatch(
     if (!result) continue;
     result.statuses.forEach((status, i) => {
       const row = rows[i] as StoredReading;
-      if (status === 'N') appliedCount += 1;
-      else if (status === 'D') duplicates += 1;
-      else {
+      if (status === 'N') {
+        appliedCount += 1;
+        fresh.push(row);
+      } else if (status === 'D') {
+        duplicates += 1;
+        repeated.push(row);
+      } else {
+        repeated.push(row);
         late.push({
           ...row,
           watermarkMs: result.window.watermarkMs,
@@ -162,25 +195,41 @@ export async function processBatch(
       }
     }
   }
-  await options.offline.appendLate(late);
-  await options.offline.appendFeatures(featureRows);
-  await options.online.writeMany(online);
-
-  const doneMs = now();
-  for (const d of batch) metrics.latency.observe((doneMs - d.receivedAtMs) / 1000);
-  metrics.readings.inc({ outcome: 'applied' }, appliedCount);
-  metrics.readings.inc({ outcome: 'duplicate' }, duplicates);
-  metrics.readings.inc({ outcome: 'late' }, late.length);
-  metrics.readings.inc({ outcome: 'quarantined' }, quarantined.length);
-  metrics.batches.inc();
   return {
-    deliveries: batch,
-    vectors: online.map((o) => o.vector),
-    quarantined,
-    late,
-    applied: appliedCount,
-    duplicates,
+    outcome: {
+      deliveries: batch,
+      vectors: online.map((o) => o.vector),
+      quarantined,
+      late,
+      applied: appliedCount,
+      duplicates,
+    },
+    fresh,
+    repeated,
+    featureRows,
+    online,
   };
+}
+
+/** Stage 2: write readings, quarantine, late data and features offline, then online. */
+export async function commitBatch(
+  options: ProcessorOptions,
+  applied: AppliedBatch,
+): Promise<BatchOutcome> {
+  const { outcome, metrics } = { outcome: applied.outcome, metrics: options.metrics };
+  await options.offline.appendReadings(applied.fresh, applied.repeated);
+  await options.offline.appendQuarantine(outcome.quarantined);
+  await options.offline.appendLate(outcome.late);
+  await options.offline.appendFeatures(applied.featureRows);
+  await options.online.writeMany(applied.online);
+  const doneMs = (options.now ?? Date.now)();
+  for (const d of outcome.deliveries) metrics.latency.observe((doneMs - d.receivedAtMs) / 1000);
+  metrics.readings.inc({ outcome: 'applied' }, outcome.applied);
+  metrics.readings.inc({ outcome: 'duplicate' }, outcome.duplicates);
+  metrics.readings.inc({ outcome: 'late' }, outcome.late.length);
+  metrics.readings.inc({ outcome: 'quarantined' }, outcome.quarantined.length);
+  metrics.batches.inc();
+  return outcome;
 }
 
 /** The features of `day` from the site's window (the window's last day is its watermark day). */
