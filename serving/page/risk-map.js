@@ -21,7 +21,7 @@ const state = {
   features: null,
 };
 
-/** CRW alert level 0-7 (December 2023 scale), as serving computes it. */
+/** CRW alert level 0-7 (December 2023 scale): core's alertLevel rule, for the browser. */
 function crwAlertLevel(hotspot, dhw) {
   if (!(hotspot > 0)) return 0;
   if (hotspot < 1) return 1;

@@ -1,18 +1,5 @@
 import { RISK_BANDS } from '@reefguard/core';
 
-/**
- * NOAA Coral Reef Watch bleaching alert level, December 2023 scale, as 0-7:
- * 0 No Stress (HotSpot <= 0), 1 Watch (0 < HotSpot < 1), 2 Warning (HotSpot >= 1, DHW < 4),
- * 3-7 Alert Levels 1-5 (HotSpot >= 1 and DHW >= 4, 8, 12, 16, 20 degC-weeks).
- * Reference: https://coralreefwatch.noaa.gov/product/5km/index_5km_baa-max-7d.php
- */
-export function crwAlertLevel(hotspotC: number, dhw: number): number {
-  if (!(hotspotC > 0)) return 0;
-  if (hotspotC < 1) return 1;
-  if (dhw < 4) return 2;
-  return Math.min(7, 3 + Math.floor((dhw - 4) / 4));
-}
-
 /** DHW at which the baseline says "bleaching likely" (risk 0.5): CRW Alert Level 1. */
 export const CRW_BASELINE_DHW_HALF = 4;
 

@@ -10,7 +10,7 @@ export {
   type ServingConfig,
   servingSettings,
 } from './config.js';
-export { crwAlertLevel, crwBaselineRisk, riskBand } from './crw-baseline.js';
+export { crwBaselineRisk, riskBand } from './crw-baseline.js';
 export { createFeatureReader, type FeatureReader, parseFeatureHash } from './feature-store.js';
 export { createMlflowRegistry, type MlflowRegistryOptions } from './mlflow-registry.js';
 export { createModelHub, type Lease, type ModelHub, type ModelSet } from './model-hub.js';

@@ -1,5 +1,5 @@
-import { type Prediction, ReefGuardError, SCHEMA_VERSION } from '@reefguard/core';
-import { crwAlertLevel, crwBaselineRisk, riskBand } from './crw-baseline.js';
+import { alertLevel, type Prediction, ReefGuardError, SCHEMA_VERSION } from '@reefguard/core';
+import { crwBaselineRisk, riskBand } from './crw-baseline.js';
 import type { OnlineFeatures } from './feature-store.js';
 import type { ServingModel } from './model-session.js';
 
@@ -58,7 +58,8 @@ export function checkFreshness(
 
 function alertAndDhw(values: Record<string, number | null>): { alert: number; dhw: number } {
   const dhw = values.dhw ?? 0;
-  const alert = values.alert_level ?? crwAlertLevel(values.hotspot ?? 0, dhw);
+  // The stored CRW alert level when the stream processor wrote one, else core's CRW rule.
+  const alert = values.alert_level ?? alertLevel(values.hotspot ?? 0, dhw);
   return { alert, dhw };
 }
 
