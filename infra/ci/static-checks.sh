@@ -44,10 +44,15 @@ python_env() { # dir lockfile
 }
 
 install_tools() {
+  # Python environments download while the Go tools compile (each waits on something else).
+  python_env "$TOOLS/infra-py" infra/ci/requirements-infra.lock &
+  local infra_py=$!
+  python_env "$TOOLS/checkov" infra/ci/requirements-checkov.lock &
+  local checkov=$!
   go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION"
   go_tool actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION"
-  python_env "$TOOLS/infra-py" infra/ci/requirements-infra.lock
-  python_env "$TOOLS/checkov" infra/ci/requirements-checkov.lock
+  wait "$infra_py"
+  wait "$checkov"
   if ! command -v shellcheck >/dev/null; then
     step "installing shellcheck (Debian)"
     if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi

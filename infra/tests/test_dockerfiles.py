@@ -110,3 +110,46 @@ def test_image_command_is_a_registered_cli_command(name):
     if command not in registered_commands() and command in PLANNED:
         pytest.xfail(f"./reefguard {command} is not registered yet ({PLANNED[command]})")
     assert command in registered_commands()
+
+
+def dockerignored(path: str) -> bool:
+    import fnmatch
+
+    patterns = [
+        p.strip()
+        for p in (ROOT / ".dockerignore").read_text().splitlines()
+        if p.strip() and not p.startswith("#")
+    ]
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    return any(
+        fnmatch.fnmatch(prefix, pattern) or fnmatch.fnmatch(prefix, pattern.removeprefix("**/"))
+        for pattern in patterns
+        for prefix in prefixes
+    )
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_every_copied_path_exists_in_the_build_context(name):
+    for keyword, rest in instructions(name):
+        if keyword != "COPY" or rest.startswith("--from"):
+            continue
+        *sources, _ = rest.split()
+        for source in sources:
+            assert (ROOT / source).exists(), f"{name}: COPY {source} does not exist"
+            assert not dockerignored(source), f"{name}: COPY {source} is excluded by .dockerignore"
+
+
+@pytest.mark.parametrize("name", ["serving", "stream-processor", "edge-agent", "trainer"])
+def test_frozen_install_sees_every_workspace_package(name):
+    workspace = (ROOT / "pnpm-workspace.yaml").read_text()
+    packages = re.findall(r"^  - ([\w-]+)$", workspace.split("catalog:")[0], flags=re.MULTILINE)
+    copied = {
+        source
+        for keyword, rest in instructions(name)
+        if keyword == "COPY" and not rest.startswith("--from")
+        for source in rest.split()[:-1]
+    }
+    for package in packages:
+        assert f"{package}/package.json" in copied, f"{name}: {package}/package.json not copied"
+    assert "pnpm-lock.yaml" in copied
