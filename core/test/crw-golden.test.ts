@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   computeHeatStress,
   measureNoaaAgreement,
+  parseVirtualStation,
   readClimatologyGeotiff,
   readNetcdfSst,
   readSstInput,
@@ -78,5 +79,34 @@ describe('crw golden - NOAA Coral Reef Watch 5 km, Lizard Island', () => {
       ...new Array(82).fill('dhw'),
     ]);
     expect(Math.max(...a.mismatches.map((m) => m.day))).toBeLessThan(Date.UTC(2015, 2, 25) / 864e5);
+  });
+
+  it("rebuilds the Kenya virtual station's DHW and 7-day BAA from its own HotSpot column, 1985-2021", () => {
+    const station = parseVirtualStation(read('virtual_station_kenya_2021-08-20.txt').toString());
+    // The station publishes the 90th-percentile HotSpot of its polygon and the DHW and BAA built
+    // from it: as SST = 28 + HS against MMM 28, our accumulation must give NOAA's columns.
+    const ours = computeHeatStress({
+      days: station.days,
+      sstC: Float64Array.from(station.hotspot90th, (hs) => 28 + hs),
+      pixels: 1,
+      mmmC: Float64Array.of(28),
+    });
+    let dhwDays = 0;
+    let dhwEqual = 0;
+    let baaDays = 0;
+    let baaEqual = 0;
+    station.days.forEach((day, i) => {
+      if (day >= station.firstValidDhwDay) {
+        dhwDays++;
+        if (Math.abs(ours.dhw[i]! - station.dhw90th[i]!) < 0.005) dhwEqual++;
+      }
+      if (day >= station.firstValidBaaDay) {
+        baaDays++;
+        if (ours.alertLevel7dMax[i] === station.alertLevel7dMax[i]) baaEqual++;
+      }
+    });
+    expect([dhwDays, dhwEqual]).toEqual([13_296, 13_296]);
+    expect([baaDays, baaEqual]).toEqual([13_290, 13_290]);
+    expect(Math.max(...ours.dhw)).toBeGreaterThan(4); // the 1998 and 2016 events are in it
   });
 });

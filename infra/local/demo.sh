@@ -25,6 +25,11 @@ for name in ["gbr_aerial_bleaching_1998_2002", "gbr_dhw_annual_max_1985_2017", "
     print(f"  {name}: {n} rows")
 PY
 
+step "heat stress: NOAA CRW HotSpot, DHW and alert levels at Lizard Island 2010-2025, against NOAA's own"
+./reefguard heat-stress --sst test/fixtures/crw/lizard_island_crw5km_2010_2025_erddap.nc \
+  --climatology test/fixtures/crw/lizard_island_monthly_mean_climatology.tif \
+  --out "$OUT/lizard_island_heat_stress.csv" --report
+
 step "serving: promote the newest model through the policy gates, serve it, ask it"
 store="$REEFGUARD_STATE_DIR/models/reefguard-bleaching-risk"
 newest=""
