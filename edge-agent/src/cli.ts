@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Secret } from '@reefguard/core';
-import { pino } from 'pino';
 import { startAgent } from './agent.js';
 import { loadEdgeConfig, readConfigFile } from './config.js';
+import { createAgentLogger } from './logger.js';
 
 /**
  * `./reefguard edge-agent --config PATH [--once]`: runs the buoy-gateway daemon until
@@ -17,7 +17,7 @@ export async function run(args: string[]): Promise<number> {
   });
   const file = values.config ? await readConfigFile(values.config) : {};
   const config = loadEdgeConfig(file, process.env);
-  const logger = pino({ level: config.LOG_LEVEL, base: { agent: config.AGENT_ID } });
+  const logger = createAgentLogger({ level: config.LOG_LEVEL, agentId: config.AGENT_ID });
   const read = (path: string | undefined) =>
     path ? readFile(path, 'utf8') : Promise.resolve(undefined);
   const [mqttCa, mqttCert, mqttKey, natsCa, modelPublicKey] = await Promise.all([

@@ -8,6 +8,7 @@ export * from './forwarder.js';
 export * from './health-server.js';
 export * from './line-source.js';
 export * from './local-features.js';
+export * from './logger.js';
 export * from './memory-outbox.js';
 export * from './metrics.js';
 export * from './model-slot.js';

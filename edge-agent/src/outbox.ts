@@ -61,7 +61,8 @@ export interface OutboxLimits {
 }
 
 export const DEFAULT_OUTBOX_MAX_MESSAGES = 200_000;
-export const DEFAULT_OUTBOX_MAX_BYTES = 64 * 1024 * 1024;
+/** The outbox mirrors pending messages in memory: this also bounds that memory (see README). */
+export const DEFAULT_OUTBOX_MAX_BYTES = 32 * 1024 * 1024;
 
 /**
  * The full-queue policy, shared by every implementation: returns how many of the oldest stored

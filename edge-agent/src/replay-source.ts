@@ -42,16 +42,18 @@ export function createReplaySource(options: ReplaySourceOptions): ReadingSource 
     kind: options.file ? 'replay' : 'generated',
     async *batches(signal, resumeFrom) {
       const readings = options.file
-        ? await readReplayFile(options.file)
-        : generateReadings(options.generate);
-      let index = resumeFrom === undefined ? 0 : Number(resumeFrom) + 1;
+        ? (await readReplayFile(options.file)).values()
+        : iterateGenerated(options.generate);
+      const skip = resumeFrom === undefined ? 0 : Number(resumeFrom) + 1;
+      let index = 0;
+      let next = readings.next();
+      for (; index < skip && !next.done; index++) next = readings.next();
       const startWall = Date.now();
-      const first = readings[index];
-      const startEvent = first ? Date.parse(first.observed_at) : 0;
-      while (index < readings.length && !signal.aborted) {
+      const startEvent = next.done ? 0 : Date.parse(next.value.observed_at);
+      while (!next.done && !signal.aborted) {
         const batch: BuoyReading[] = [];
-        while (index < readings.length && batch.length < batchSize) {
-          const reading = readings[index] as BuoyReading;
+        while (!next.done && batch.length < batchSize) {
+          const reading: BuoyReading = next.value;
           if (speed > 0) {
             const dueAt = startWall + (Date.parse(reading.observed_at) - startEvent) / speed;
             if (dueAt > Date.now()) {
@@ -62,6 +64,7 @@ export function createReplaySource(options: ReplaySourceOptions): ReadingSource 
           }
           batch.push(reading);
           index++;
+          next = readings.next();
         }
         if (batch.length > 0) yield { readings: batch, cursor: String(index - 1) };
       }
@@ -87,10 +90,15 @@ export async function readReplayFile(path: string): Promise<BuoyReading[]> {
 
 /** Water temperature with a daily cycle and a slow warming trend, ids stable per index. */
 export function generateReadings(spec: GeneratedReadings | undefined): BuoyReading[] {
+  return Array.from(iterateGenerated(spec));
+}
+
+/** The same readings one at a time, so a long replay holds none of them in memory. */
+export function* iterateGenerated(spec: GeneratedReadings | undefined): Generator<BuoyReading> {
   if (!spec) throw new InputFormatError('the replay source needs a file or a generate spec');
   const start = Date.parse(spec.startAt);
   const mean = spec.meanSstC ?? 28;
-  return Array.from({ length: spec.count }, (_, i) => {
+  for (let i = 0; i < spec.count; i++) {
     const at = new Date(start + i * spec.intervalMs);
     const hours = (at.getTime() / 3_600_000) % 24;
     const value =
@@ -101,7 +109,7 @@ export function generateReadings(spec: GeneratedReadings | undefined): BuoyReadi
           1000,
       ) / 1000;
     const observedAt = at.toISOString();
-    return {
+    yield {
       schema_version: SCHEMA_VERSION,
       id: readingId(spec.stationId, 'water_temperature', observedAt),
       site_id: spec.siteId,
@@ -112,5 +120,5 @@ export function generateReadings(spec: GeneratedReadings | undefined): BuoyReadi
       observed_at: observedAt,
       source: 'generated',
     } satisfies BuoyReading;
-  });
+  }
 }
