@@ -1,9 +1,12 @@
+export * from './alert-watch.js';
 export * from './batch-queue.js';
 export * from './connections.js';
+export * from './drift-monitor.js';
 export * from './event-state.js';
 export * from './heat-stress.js';
 export * from './jetstream-source.js';
 export * from './metrics.js';
+export * from './monitoring.js';
 export * from './mqtt-source.js';
 export * from './offline-store.js';
 export * from './online-store.js';
@@ -11,3 +14,4 @@ export * from './processor.js';
 export * from './quarantine.js';
 export * from './service.js';
 export * from './sites.js';
+export * from './slack.js';
