@@ -116,7 +116,7 @@ export async function run(args: string[]): Promise<number> {
   });
   if (values.help) {
     console.log(
-      `${USAGE}\n\nSST from a CSV (date, sst[, lat, lon]), a NetCDF-3 file with an SST variable, or a NOAA CRW\nvirtual-station text file; MMM from --mmm, a 12-band monthly climatology GeoTIFF, or the\nvirtual-station header. --report compares with the CRW values the file carries.`,
+      `${USAGE}\n\nSST from a CSV (date, sst[, lat, lon]), a NetCDF-3 file with an SST variable, or a NOAA CRW\nvirtual-station text file; MMM from --mmm, a 12-band monthly climatology GeoTIFF, or the\nvirtual-station header (a station's SST is that of its 90th-percentile HotSpot pixel, so\nwith the polygon's averaged MMM it approximates the station's own DHW column). --report\ncompares with the CRW values the file carries.`,
     );
     return 0;
   }

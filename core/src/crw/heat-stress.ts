@@ -18,7 +18,7 @@ export type HeatStressSeries = CrwDayOutput;
 /**
  * Whole-series CRW heat stress (HotSpot, DHW, alert level and its 7-day maximum) for one point
  * or many sites / grids: the incremental `stepCrwDay` run over the rows, so the batch and the
- * streaming results are the same numbers. Memory beyond the outputs: 84 x 2 + 13 bytes per pixel.
+ * streaming results are the same numbers. Memory beyond the outputs: the state, 188 bytes a pixel.
  */
 export function computeHeatStress(input: HeatStressInput): HeatStressSeries {
   const { days, sstC, pixels, mmmC } = input;
