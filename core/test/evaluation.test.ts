@@ -64,8 +64,9 @@ describe('evaluation metrics - hand-computed values', () => {
     expect(computeQuantile([], 0.9)).toBeNull();
   });
 
-  it('rejects scores and labels of different lengths', () => {
+  it('rejects scores and labels of different lengths, and NaN scores', () => {
     expect(() => computeAuroc([0.1], [1, 0])).toThrow(/differ in length/);
+    expect(() => computeAuroc([0.1, Number.NaN], [1, 0])).toThrow(/row 1 is NaN/);
   });
 
   it('the metric set carries n and positives next to the scores', () => {

@@ -78,6 +78,35 @@ describe('evaluate - GCBD survey rows', () => {
   });
 });
 
+describe('evaluate - models with a chip input', () => {
+  it('feeds chips in the card layout: the chip-reading twin of the fixture scores GCBD identically', async () => {
+    // model-chip reads dhw_max_ytd from chip channel 0 at the site pixel [8, 8]; GCBD chips
+    // broadcast the site value, so both models must give the same risks there.
+    const viaChip = await evaluateObservations({
+      observationPaths: [GCBD_PARQUET],
+      dataDir: DATA_DIR,
+      model: { dir: resolve('stream-processor/test/evaluate-fixtures/model-chip'), version: 'c' },
+    });
+    const viaFeatures = await evaluateObservations({
+      observationPaths: [GCBD_PARQUET],
+      dataDir: DATA_DIR,
+      model: fixtureModel,
+    });
+    expect(viaChip.model).toEqual(viaFeatures.model);
+  });
+
+  it('refuses to report a model that returns NaN for rows with unknown features', async () => {
+    // core's chip-v1 fixture wants daily features (sst_rolling_avg_7d) no aerial row has.
+    await expect(
+      evaluateObservations({
+        observationPaths: [GBR_CSV],
+        dataDir: DATA_DIR,
+        model: { dir: resolve('test/fixtures/models/chip-v1'), version: 'chip-v1' },
+      }),
+    ).rejects.toThrow(/NaN for 41 of 41 rows/);
+  });
+});
+
 describe('evaluate - command line', () => {
   it('uses the champion alias by default and prints one JSON object with --json', async () => {
     const html = join(stateDir, 'report.html');

@@ -26,6 +26,9 @@ function checkLengths(scores: Scores, labels: Labels): void {
       `scores (${scores.length}) and labels (${labels.length}) differ in length`,
     );
   }
+  for (let i = 0; i < scores.length; i++) {
+    if (Number.isNaN(scores[i])) throw new RangeError(`score of row ${i} is NaN: nothing to rank`);
+  }
 }
 
 function countPositives(labels: Labels): number {

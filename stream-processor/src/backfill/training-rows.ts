@@ -100,14 +100,19 @@ export function buildTrainingRows(
     let layers = layersByYear.get(year);
     let raster = rasterByYear.get(year);
     if (!layers || !raster) {
-      layers = gbrFeatureLayers(context, year);
+      const yearLayers = gbrFeatureLayers(context, year);
+      // A channel the GBR table cannot give (e.g. a daily product) rasterises as unknown (0).
+      const unknown = new Float64Array(context.pixels).fill(Number.NaN);
+      const values: Record<string, Float64Array> = Object.fromEntries(
+        chipSpec.channels.map((channel) => [
+          channel,
+          yearLayers[channel as FeatureName] ?? unknown,
+        ]),
+      );
+      layers = yearLayers;
       raster = createChipRaster(
-        {
-          lonDeg: context.lonDeg,
-          latDeg: context.latDeg,
-          values: layers as Record<string, Float64Array>,
-        },
-        { ...chipSpec, channels: chipSpec.channels },
+        { lonDeg: context.lonDeg, latDeg: context.latDeg, values },
+        chipSpec,
       );
       layersByYear.set(year, layers);
       rasterByYear.set(year, raster);

@@ -8,12 +8,12 @@ import {
   computeMetricSet,
   DEFAULT_CHIP_SPEC,
   FEATURE_NAMES,
+  loadModel,
   type MetricSet,
   ModelError,
 } from '@reefguard/core';
 import { buildTrainingSet } from '../backfill/index.js';
 import type { ModelLocation } from './model-store.js';
-import { openRiskModel } from './risk-model.js';
 
 /** The feature the CRW baseline scores: the year-to-date maximum DHW at the row's as-of. */
 export const CRW_BASELINE_FEATURE = 'dhw_max_ytd';
@@ -96,7 +96,7 @@ function reliability(probabilities: Float32Array, labels: Uint8Array): Reliabili
  * without a DHW value cannot be scored by the baseline and are left out of both).
  */
 export async function evaluateObservations(options: EvaluateOptions): Promise<EvaluationReport> {
-  const model = await openRiskModel(options.model.dir);
+  const model = await loadModel({ dir: options.model.dir });
   try {
     const card = model.card;
     const spec = chipSpecOf(card);
@@ -130,7 +130,13 @@ export async function evaluateObservations(options: EvaluateOptions): Promise<Ev
       labels[i] = row.label;
       dhw[i] = row.values[dhwColumn] as number;
     });
-    const risk = await model.predict(features, chips, n);
+    const risk = await model.predict(chips ? { features, chips } : { features }, n);
+    const unscored = risk.filter((p) => Number.isNaN(p)).length;
+    if (unscored > 0) {
+      throw new ModelError(
+        `model ${card.version} returned NaN for ${unscored} of ${n} rows: it cannot handle unknown values of its features (${card.features.map((f) => f.name).join(', ')}) in these observations`,
+      );
+    }
     const threshold = card.threshold;
 
     const eventNames = [...new Set(kept.map((row) => row.event))];

@@ -1,4 +1,3 @@
 export * from './evaluate.js';
 export * from './model-store.js';
 export * from './report.js';
-export * from './risk-model.js';

@@ -1,7 +1,10 @@
-"""Writes the small real ONNX model the evaluate tests run, with its model card.
+"""Writes the small real ONNX models the evaluate tests run, with their model cards.
 
-A logistic rule on the CRW signal, p = sigmoid(1.5 * (dhw_max_ytd - 4)) (latitude weight 0),
-so its metrics on a file can be checked by hand. Run from the repository root with
+`model/`: a logistic rule on the CRW signal, p = sigmoid(1.5 * (dhw_max_ytd - 4)) (latitude
+weight 0), so its metrics on a file can be checked by hand.
+`model-chip/`: the same rule read from the chip input instead (channel 0, dhw_max_ytd, at the
+site's pixel [8, 8] of the default 6 x 16 x 16 chip), so a wrong chip layout changes its scores.
+Run from the repository root with
 trainer/.venv/bin/python stream-processor/test/evaluate-fixtures/make_model.py
 """
 
@@ -13,34 +16,67 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-OUT = Path(__file__).resolve().parent / "model"
+HERE = Path(__file__).resolve().parent
+CHANNELS = [
+    "dhw_max_ytd",
+    "dhw_prev_year_max",
+    "sst_clim_range",
+    "k490",
+    "depth_m",
+    "reef_mask",
+]
+SIZE = 16
 
 
-def main() -> None:
-    weights = numpy_helper.from_array(np.array([[1.5], [0.0]], dtype=np.float32), "w")
-    bias = numpy_helper.from_array(np.array([-6.0], dtype=np.float32), "b")
+def build_graph(with_chip: bool) -> onnx.ModelProto:
+    feature_weights = [[0.0], [0.0]] if with_chip else [[1.5], [0.0]]
+    initializers = [
+        numpy_helper.from_array(np.array(feature_weights, dtype=np.float32), "w"),
+        numpy_helper.from_array(np.array([-6.0], dtype=np.float32), "b"),
+    ]
+    nodes = [helper.make_node("MatMul", ["features", "w"], ["logit0"])]
+    inputs = [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", 2])]
+    if with_chip:
+        chip_weights = np.zeros((len(CHANNELS) * SIZE * SIZE, 1), dtype=np.float32)
+        chip_weights[(SIZE // 2) * SIZE + SIZE // 2, 0] = 1.5
+        initializers.append(numpy_helper.from_array(chip_weights, "wc"))
+        nodes += [
+            helper.make_node("Flatten", ["chips"], ["flat"], axis=1),
+            helper.make_node("MatMul", ["flat", "wc"], ["chip_logit"]),
+            helper.make_node("Add", ["logit0", "chip_logit"], ["logit1"]),
+            helper.make_node("Add", ["logit1", "b"], ["logit"]),
+        ]
+        inputs.append(
+            helper.make_tensor_value_info(
+                "chips", TensorProto.FLOAT, ["N", len(CHANNELS), SIZE, SIZE]
+            )
+        )
+    else:
+        nodes.append(helper.make_node("Add", ["logit0", "b"], ["logit"]))
+    nodes.append(helper.make_node("Sigmoid", ["logit"], ["probability"]))
     graph = helper.make_graph(
-        [
-            helper.make_node("MatMul", ["features", "w"], ["logit0"]),
-            helper.make_node("Add", ["logit0", "b"], ["logit"]),
-            helper.make_node("Sigmoid", ["logit"], ["probability"]),
-        ],
+        nodes,
         "crw-logistic",
-        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", 2])],
+        inputs,
         [helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["N", 1])],
-        [weights, bias],
+        initializers,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)
-    OUT.mkdir(exist_ok=True)
-    data = model.SerializeToString()
-    (OUT / "model.onnx").write_bytes(data)
+    return model
+
+
+def write(folder: str, version: str, with_chip: bool) -> None:
+    out = HERE / folder
+    out.mkdir(exist_ok=True)
+    data = build_graph(with_chip).SerializeToString()
+    (out / "model.onnx").write_bytes(data)
     reference = {"edges": [0.0, 4.0, 8.0, 40.0], "shares": [0.6, 0.3, 0.1]}
     card = {
         "schema_version": 1,
         "name": "reefguard-bleaching-risk",
-        "version": "test-1",
+        "version": version,
         "created_at": "2026-11-29T00:00:00Z",
         "code_version": "test",
         "data_version": "test",
@@ -99,8 +135,16 @@ def main() -> None:
         },
         "training_seconds": 0,
     }
-    (OUT / "model-card.json").write_text(json.dumps(card, indent=2) + "\n")
+    if with_chip:
+        card["chip"] = {
+            "channels": CHANNELS,
+            "size_px": SIZE,
+            "pixel_deg": 0.02,
+            "normalisation": [{"mean": 0.0, "std": 1.0} for _ in CHANNELS],
+        }
+    (out / "model-card.json").write_text(json.dumps(card, indent=2) + "\n")
 
 
 if __name__ == "__main__":
-    main()
+    write("model", "test-1", with_chip=False)
+    write("model-chip", "test-chip-1", with_chip=True)
