@@ -81,6 +81,12 @@ for overlay in infra/k8s/overlays/*/; do
   name=$(basename "$overlay")
   kustomize build "$overlay" >"$OUT/rendered/$name.yaml"
   echo "  $name: $(grep -c '^kind:' "$OUT/rendered/$name.yaml") objects"
+  # Where kubectl is installed, its built-in Kustomize must render the same manifests.
+  if command -v kubectl >/dev/null; then
+    kubectl kustomize "$overlay" | diff -q - "$OUT/rendered/$name.yaml" >/dev/null ||
+      { echo "kubectl kustomize $overlay differs from kustomize $KUSTOMIZE_VERSION" >&2; exit 1; }
+    echo "  $name: kubectl kustomize renders the same"
+  fi
 done
 
 step "actionlint .github/workflows (with shellcheck on every run: block)"
