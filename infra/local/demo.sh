@@ -25,6 +25,9 @@ for name in ["gbr_aerial_bleaching_1998_2002", "gbr_dhw_annual_max_1985_2017", "
     print(f"  {name}: {n} rows")
 PY
 
+step "training set: shipped observations joined point-in-time with features and ViT chips"
+./reefguard features export --sample-data --out "$REEFGUARD_STATE_DIR/training-set"
+
 step "heat stress: NOAA CRW HotSpot, DHW and alert levels at Lizard Island 2010-2025, against NOAA's own"
 ./reefguard heat-stress --sst test/fixtures/crw/lizard_island_crw5km_2010_2025_erddap.nc \
   --climatology test/fixtures/crw/lizard_island_monthly_mean_climatology.tif \
@@ -57,6 +60,14 @@ else
   echo "  risk map: $(grep -o '"site_id"' "$OUT/risk-map.geojson" | wc -l) sites with an answer -> $OUT/risk-map.geojson"
   kill "$serve_pid"
   wait "$serve_pid" 2>/dev/null || true
+fi
+
+step "evaluate: the champion against the CRW baseline on the shipped GBR events (in-sample)"
+if [ -f "$REEFGUARD_STATE_DIR/models/reefguard-bleaching-risk/aliases.json" ]; then
+  ./reefguard evaluate --observations data/sample/gbr_aerial_bleaching_1998_2002.parquet \
+    --html "$OUT/evaluation.html"
+else
+  echo "  no champion yet: evaluate skipped"
 fi
 
 step "done: outputs in $OUT"
