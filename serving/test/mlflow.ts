@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, type ModelCard } from '@reefguard/core';
@@ -15,6 +15,9 @@ export interface MlflowServer {
 /** A real `mlflow server` (sqlite backend, proxied artifacts) on a free loopback port. */
 export async function startMlflow(dir: string): Promise<MlflowServer> {
   const port = await freePort();
+  await mkdir(dir, { recursive: true });
+  const logPath = join(dir, 'mlflow.log');
+  const log = await open(logPath, 'w');
   const child: ChildProcess = spawn(
     MLFLOW,
     [
@@ -30,16 +33,21 @@ export async function startMlflow(dir: string): Promise<MlflowServer> {
       '--workers',
       '1',
     ],
-    { stdio: 'ignore', detached: true },
+    { stdio: ['ignore', log.fd, log.fd], detached: true },
   );
+  await log.close();
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  // It starts in ~10 s on an idle 2-core machine, far slower when the machine is shared.
+  const deadline = Date.now() + 90_000;
   for (;;) {
     try {
       if ((await fetch(`${url}/health`)).ok) break;
     } catch {}
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error('mlflow server did not start');
+    if (Date.now() > deadline || child.exitCode !== null) {
+      const tail = (await readFile(logPath, 'utf8')).slice(-2000);
+      const why = child.exitCode === null ? 'not up after 90 s' : `exited with ${child.exitCode}`;
+      throw new Error(`mlflow server ${why}:\n${tail}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   return {

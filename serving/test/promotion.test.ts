@@ -84,7 +84,7 @@ describe('promotion - policy gates against a real MLflow registry', () => {
       canaryWeight: 0.1,
       actor: 'test',
     };
-  }, 90_000);
+  }, 120_000);
 
   afterAll(async () => {
     await deps?.announcer?.close();
