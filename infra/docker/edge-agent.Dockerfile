@@ -10,7 +10,7 @@
 #   docker buildx build --platform linux/arm64,linux/amd64 \
 #     -f infra/docker/edge-agent.Dockerfile -t reefguard/edge-agent:TAG --push .
 # 32-bit ARM (armv7) has no onnxruntime-node binary: such gateways run the agent with the
-# onnxruntime-web WASM backend (REEFGUARD_INFERENCE_BACKEND=wasm), same results to 1e-5.
+# onnxruntime-web WASM backend (REEFGUARD_MODEL_BACKEND=web), same results to 1e-5.
 ARG NODE_VERSION=20.20.2
 ARG PNPM_VERSION=10.34.9
 
@@ -56,8 +56,8 @@ RUN touch core/dist/.build-stamp
 USER 10001:10001
 # The store-and-forward queue must outlive the container: mount a volume here.
 VOLUME ["/var/lib/reefguard"]
-EXPOSE 9465
+EXPOSE 9464
 HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:9465/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["./reefguard"]
 CMD ["edge-agent", "--config", "/etc/reefguard/edge-agent.json"]

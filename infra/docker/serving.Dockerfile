@@ -25,6 +25,8 @@ COPY core core
 COPY edge-agent edge-agent
 COPY stream-processor stream-processor
 COPY serving serving
+# The site catalogue (gbr_environmental.parquet) is read at start.
+COPY data/sample data/sample
 COPY models models
 RUN node_modules/.bin/tsc -b \
   && pnpm install --frozen-lockfile --prod --offline --reporter=append-only

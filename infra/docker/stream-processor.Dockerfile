@@ -24,6 +24,8 @@ COPY core core
 COPY edge-agent edge-agent
 COPY stream-processor stream-processor
 COPY serving serving
+# The site catalogue (gbr_environmental.parquet) is read at start.
+COPY data/sample data/sample
 RUN node_modules/.bin/tsc -b \
   && pnpm install --frozen-lockfile --prod --offline --reporter=append-only
 
@@ -41,4 +43,4 @@ EXPOSE 9464
 HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/metrics').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["./reefguard"]
-CMD ["stream-processor"]
+CMD ["stream-processor", "--source", "jetstream", "--metrics-port", "9464"]

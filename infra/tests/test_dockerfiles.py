@@ -71,7 +71,7 @@ def test_servers_have_a_healthcheck_on_their_own_endpoint(name):
     port = {
         "serving": "8080/healthz",
         "stream-processor": "9464/metrics",
-        "edge-agent": "9465/healthz",
+        "edge-agent": "9464/healthz",
     }[name]
     assert f"127.0.0.1:{port}" in checks[0]
 
