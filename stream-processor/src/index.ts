@@ -3,6 +3,7 @@ export * from './batch-queue.js';
 export * from './connections.js';
 export * from './drift-monitor.js';
 export * from './event-state.js';
+export * from './gbr-sites.js';
 export * from './heat-stress.js';
 export * from './jetstream-source.js';
 export * from './metrics.js';

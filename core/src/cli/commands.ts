@@ -45,6 +45,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     module: '@reefguard/core/cli/heat-stress',
   },
   {
+    name: 'stream-processor',
+    summary: 'readings into event-time daily features in DuckDB and Redis, drift and Slack alerts',
+    usage: 'stream-processor [--source jetstream|mqtt] [--instance NAME] [--card PATH]',
+    module: '@reefguard/stream-processor/cli',
+  },
+  {
     name: 'features',
     summary: 'export a training set: observations joined point-in-time with features and chips',
     usage: 'features export [--observations PATH]... [--sample-data] [--out DIR]',

@@ -1,0 +1,136 @@
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { isAbsolute, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { commonSettings, loadConfig, modelCardSchema, secret } from '@reefguard/core';
+import { workspaceRoot } from '@reefguard/core/cli/workspace';
+import pino from 'pino';
+import { z } from 'zod';
+import { connectNats, connectRedis } from './connections.js';
+import { DEFAULT_ALLOWED_LATENESS_MS } from './event-state.js';
+import { loadGbrSites } from './gbr-sites.js';
+import { createCrwHeatStress } from './heat-stress.js';
+import { createProcessorMetrics } from './metrics.js';
+import { createMonitoring } from './monitoring.js';
+import { createMqttSource } from './mqtt-source.js';
+import { startStreamProcessor } from './service.js';
+import { createSiteRegistry } from './sites.js';
+import { createSlackNotifier } from './slack.js';
+
+const USAGE = `usage: ./reefguard stream-processor [--source jetstream|mqtt] [--instance NAME]
+                                   [--card PATH] [--metrics-port PORT]
+
+Consumes buoy readings (JetStream durable consumer, or MQTT shared subscription), computes
+event-time daily features per site and writes them to DuckDB ($REEFGUARD_STATE_DIR/
+stream-<instance>.duckdb) and Redis; checks drift against the model card's PSI bins.
+Run several instances with different --instance names to share the load.
+
+  --source        jetstream (default) or mqtt
+  --instance      this instance's name (default "0"): its DuckDB file and MQTT client id
+  --card PATH     champion model card for streaming PSI (default: none, no drift checks)
+  --metrics-port  serve Prometheus metrics on this loopback port (default: off)
+
+settings: REEFGUARD_SLACK_WEBHOOK_URL (secret, optional), REEFGUARD_ALLOWED_LATENESS_MINUTES`;
+
+const settings = {
+  ...commonSettings,
+  SLACK_WEBHOOK_URL: secret().optional(),
+  ALLOWED_LATENESS_MINUTES: z.coerce
+    .number()
+    .positive()
+    .default(DEFAULT_ALLOWED_LATENESS_MS / 60_000),
+};
+
+/** `./reefguard stream-processor`: runs until SIGINT/SIGTERM. */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      source: { type: 'string', default: 'jetstream' },
+      instance: { type: 'string', default: '0' },
+      card: { type: 'string' },
+      'metrics-port': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.source !== 'jetstream' && values.source !== 'mqtt') {
+    console.error(USAGE);
+    return 2;
+  }
+  const config = loadConfig(settings, process.env);
+  const log = pino({ level: config.LOG_LEVEL });
+  const root = workspaceRoot();
+  const stateDir = isAbsolute(config.STATE_DIR) ? config.STATE_DIR : join(root, config.STATE_DIR);
+  const sites = createSiteRegistry(
+    await loadGbrSites(join(root, 'data/sample/gbr_environmental.parquet')),
+  );
+  const card = values.card
+    ? modelCardSchema.parse(JSON.parse(await readFile(values.card, 'utf8')))
+    : null;
+  const nc = await connectNats(config.NATS_URL, config.NATS_TOKEN);
+  const redis = await connectRedis(config.REDIS_URL);
+  const metrics = createProcessorMetrics();
+  const notifier = config.SLACK_WEBHOOK_URL
+    ? createSlackNotifier({
+        webhookUrl: config.SLACK_WEBHOOK_URL,
+        claim: async (key, ttlMs) =>
+          (await redis.set(`reefguard:sp:claim:slack:${key}`, '1', 'PX', ttlMs, 'NX')) === 'OK',
+      })
+    : null;
+  const monitoring = createMonitoring({ nc, redis, metrics, card, notifier });
+  const source =
+    values.source === 'mqtt'
+      ? await createMqttSource({
+          url: config.MQTT_URL,
+          username: config.MQTT_USERNAME,
+          password: config.MQTT_PASSWORD,
+          group: 'stream-processor',
+          clientId: `stream-processor-${values.instance}`,
+        })
+      : undefined;
+  const processor = await startStreamProcessor({
+    nc,
+    redis,
+    sites,
+    offlinePath: join(stateDir, `stream-${values.instance}.duckdb`),
+    ...(source ? { source, sourceName: 'mqtt' } : {}),
+    allowedLatenessMs: config.ALLOWED_LATENESS_MINUTES * 60_000,
+    heat: createCrwHeatStress(),
+    metrics,
+    afterAck: async (outcome) => {
+      await monitoring.afterAck(outcome).catch((e: unknown) => log.warn({ err: e }, 'monitoring'));
+    },
+  });
+  const server = values['metrics-port']
+    ? createServer(async (_req, res) => {
+        res.setHeader('content-type', metrics.registry.contentType);
+        res.end(await metrics.registry.metrics());
+      }).listen(Number(values['metrics-port']), '127.0.0.1')
+    : null;
+  log.info(
+    { source: values.source, instance: values.instance, sites: sites.size },
+    'stream processor running',
+  );
+  const stop = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  const failed = processor.done.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  const error = await Promise.race([stop.then(() => null), failed]);
+  server?.close();
+  await processor.close();
+  await nc.close();
+  await redis.quit();
+  if (error) {
+    log.error({ err: error }, 'stream processor stopped');
+    return 1;
+  }
+  return 0;
+}
