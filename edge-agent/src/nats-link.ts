@@ -1,5 +1,11 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import {
+  connect,
+  createInbox,
+  headers,
+  type Msg,
+  type NatsConnection,
+} from '@nats-io/transport-node';
 import { natsSubjects, type Secret, STREAMS, TransportError } from '@reefguard/core';
 import type { StoredMessage } from './outbox.js';
 import type { Publisher } from './publisher.js';
@@ -34,6 +40,7 @@ export function connectNatsLink(options: NatsLinkOptions): Publisher {
   let nc: NatsConnection | null = null;
   let connected = false;
   let closed = false;
+  const acks = createAckInbox();
   // Connects in the background until the server appears: an agent must start offline.
   const ready = connect({
     servers: options.url,
@@ -80,6 +87,7 @@ export function connectNatsLink(options: NatsLinkOptions): Publisher {
         natsSubjects.features(options.onFeatures.siteId),
         options.onFeatures.handler,
       );
+    acks.listen(connection);
     connected = true;
     return connection;
   });
@@ -89,17 +97,14 @@ export function connectNatsLink(options: NatsLinkOptions): Publisher {
     broker: 'nats',
     isConnected: () => connected && nc !== null && !nc.isClosed(),
     async publish(messages: readonly StoredMessage[]) {
-      if (!connected || !nc) throw new TransportError(`NATS ${options.url} is not connected`);
-      const js = jetstream(nc, { timeout });
+      const connection = nc;
+      if (!connected || !connection)
+        throw new TransportError(`NATS ${options.url} is not connected`);
       try {
-        await Promise.all(
-          messages
-            .filter((message) => message.kind === 'reading')
-            .map((message) =>
-              js.publish(natsSubjects.reading(message.siteId), message.body, {
-                msgID: message.id,
-              }),
-            ),
+        await acks.publishAll(
+          connection,
+          messages.filter((message) => message.kind === 'reading'),
+          timeout,
         );
       } catch (cause) {
         throw new TransportError(`JetStream at ${options.url} did not acknowledge the batch`, {
@@ -120,4 +125,72 @@ function subscribe(nc: NatsConnection, subject: string, handler: (payload: strin
   void (async () => {
     for await (const msg of sub) handler(msg.string());
   })();
+}
+
+interface PendingAck {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/**
+ * JetStream publishing with many acks in flight (what `PublishAsync` is in other clients):
+ * each reading goes out as a plain publish with a `Nats-Msg-Id` header and a reply subject
+ * under one inbox; the stream's PubAck (or error) arrives there. nats.js's `js.publish`
+ * awaits one request per message and builds two error objects each time, which halves the
+ * rate on a small CPU.
+ */
+function createAckInbox() {
+  const inbox = createInbox();
+  const pending = new Map<string, PendingAck>();
+  let next = 0;
+  function settle(msg: Msg) {
+    const token = msg.subject.slice(inbox.length + 1);
+    const entry = pending.get(token);
+    if (!entry) return;
+    pending.delete(token);
+    if (msg.headers?.hasError) {
+      entry.reject(
+        new Error(
+          `JetStream answered ${msg.headers.code} ${msg.headers.description}: is there a stream for this subject?`,
+        ),
+      );
+      return;
+    }
+    const ack = msg.json<{ error?: { code: number; description: string } }>();
+    if (ack.error)
+      entry.reject(new Error(`JetStream error ${ack.error.code}: ${ack.error.description}`));
+    else entry.resolve();
+  }
+  return {
+    listen(nc: NatsConnection) {
+      nc.subscribe(`${inbox}.*`, { callback: (_error, msg) => settle(msg) });
+    },
+    publishAll(nc: NatsConnection, messages: readonly StoredMessage[], timeoutMs: number) {
+      const tokens: string[] = [];
+      const all = Promise.all(
+        messages.map(
+          (message) =>
+            new Promise<void>((resolve, reject) => {
+              const token = String(next++);
+              tokens.push(token);
+              pending.set(token, { resolve, reject });
+              const h = headers();
+              h.set('Nats-Msg-Id', message.id);
+              nc.publish(natsSubjects.reading(message.siteId), message.body, {
+                reply: `${inbox}.${token}`,
+                headers: h,
+              });
+            }),
+        ),
+      );
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no PubAck within ${timeoutMs} ms`)), timeoutMs);
+      });
+      return Promise.race([all, expired]).finally(() => {
+        clearTimeout(timer);
+        for (const token of tokens) pending.delete(token);
+      });
+    },
+  };
 }

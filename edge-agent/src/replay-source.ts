@@ -37,7 +37,7 @@ export interface ReplaySourceOptions {
 /** Plays recorded or generated readings in order; the cursor is the index of the last one. */
 export function createReplaySource(options: ReplaySourceOptions): ReadingSource {
   const speed = options.speed ?? 0;
-  const batchSize = options.batchSize ?? 200;
+  const batchSize = options.batchSize ?? 500;
   return {
     kind: options.file ? 'replay' : 'generated',
     async *batches(signal, resumeFrom) {

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { startMosquitto, startNats } from '@reefguard/core';
+import { mqttTopics, startMosquitto, startNats } from '@reefguard/core';
+import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { collectMqtt, distinct, streamIds, tempDir, waitFor } from './helpers.js';
 
@@ -37,6 +38,12 @@ describe('crash - kill -9 the agent mid-stream and start it again', () => {
     const mosquitto = await startMosquitto({ dataDir: join(temp.dir, 'mosquitto') });
     const nats = await startNats({ dataDir: join(temp.dir, 'nats') });
     const subscriber = await collectMqtt(mosquitto.url, 'crash-subscriber');
+    const statuses: string[] = [];
+    const watcher = await mqtt.connectAsync(mosquitto.url, { clean: true });
+    watcher.on('message', (_topic, payload) =>
+      statuses.push((JSON.parse(payload.toString()) as { status: string }).status),
+    );
+    await watcher.subscribeAsync(mqttTopics.agentStatus('gw-crash'), { qos: 1 });
     const configPath = join(temp.dir, 'agent.json');
     await writeFile(
       configPath,
@@ -66,6 +73,9 @@ describe('crash - kill -9 the agent mid-stream and start it again', () => {
       const beforeKill = distinct(subscriber.ids);
       child.kill('SIGKILL');
       expect(await exited(child)).toBe(null);
+      // The broker publishes the last will for the dead connection: retained "offline".
+      await waitFor(() => statuses.at(-1) === 'offline', 5_000, 'the last will');
+      expect(statuses).toContain('online');
       const cursor = JSON.parse(
         await readFile(join(temp.dir, 'agent', 'cursor-generated.json'), 'utf8'),
       ) as { cursor: string };
@@ -95,6 +105,7 @@ describe('crash - kill -9 the agent mid-stream and start it again', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       await subscriber.close();
+      await watcher.endAsync();
       await Promise.allSettled([mosquitto.stop(), nats.stop()]);
       await temp.remove();
     }
