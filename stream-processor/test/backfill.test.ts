@@ -178,6 +178,35 @@ describe('backfill - formats', () => {
     ]);
   });
 
+  it('matches GBR rows by LONG/LAT alone when the file has no PIXEL_ID column', async () => {
+    const path = join(scratch, 'gbr_2016_positions.csv');
+    await query(
+      `COPY (SELECT lon AS LONG, lat AS LAT, bleach_2017 AS bleach_2016 FROM read_parquet('${GBR_LATER}'))
+        TO '${path}' (HEADER)`,
+    );
+    const set = await buildTrainingSet({ observationPaths: [path], dataDir: DATA_DIR });
+    const byPosition = set.rows.map((r) => r.siteId).sort();
+    const byId = (await buildTrainingSet({ observationPaths: [GBR_LATER], dataDir: DATA_DIR })).rows
+      .map((r) => r.siteId)
+      .sort();
+    expect(byPosition).toEqual(byId);
+    expect(set.rows.every((r) => r.event === 'gbr-2016')).toBe(true);
+  });
+
+  it('falls back to Date2 (YYYYMMDD) only when Date is missing', async () => {
+    const path = join(scratch, 'gcbd_no_date.csv');
+    await query(
+      `COPY (SELECT * REPLACE ('nd' AS Date) FROM read_csv('${GCBD_CSV}', all_varchar = true) LIMIT 60)
+        TO '${path}' (HEADER)`,
+    );
+    const set = await buildTrainingSet({ observationPaths: [path], dataDir: DATA_DIR });
+    const original = await buildTrainingSet({
+      observationPaths: [GCBD_PARQUET],
+      dataDir: DATA_DIR,
+    });
+    expect(set.rows.map((r) => r.asOf)).toEqual(original.rows.map((r) => r.asOf));
+  });
+
   it('quarantines the second copy of the same survey as a duplicate', async () => {
     const set = await buildTrainingSet({
       observationPaths: [GCBD_CSV, GCBD_PARQUET],

@@ -6,7 +6,7 @@ import {
   type QuarantinedRow,
 } from './observation.js';
 import type { ObservationTable } from './observation-file.js';
-import { bleachColumnYear } from './observation-file.js';
+import { bleachColumnYear, LAT_COLUMNS, LON_COLUMNS } from './observation-file.js';
 
 /**
  * GBR aerial surveys are flown February to April of the event year; features are taken as
@@ -28,8 +28,8 @@ export function parseGbrAerial(table: ObservationTable, context: GbrContext): Pa
   const quarantined: QuarantinedRow[] = [];
   const skipped: Record<string, number> = {};
   const pixelColumn = table.column('PIXEL_ID');
-  const lonColumn = table.column('lon');
-  const latColumn = table.column('lat');
+  const lonColumn = table.column(LON_COLUMNS);
+  const latColumn = table.column(LAT_COLUMNS);
   const years = table.columns
     .map((name, index) => ({ name, index, year: bleachColumnYear(name) }))
     .filter((c): c is { name: string; index: number; year: number } => c.year !== null);

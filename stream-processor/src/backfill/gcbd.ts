@@ -20,6 +20,11 @@ const REQUIRED = ['Latitude_Degrees', 'Longitude_Degrees', 'Date', 'Average_Blea
 const KELVIN_COLUMNS = ['ClimSST', 'Temperature_Kelvin'];
 const NUMERIC_COLUMNS = ['Depth', 'SSTA', 'TSA', 'TSA_DHW', 'Windspeed', ...KELVIN_COLUMNS];
 
+function compactDate(value: string | null): string | null {
+  const match = value === null ? null : /^(\d{4})(\d{2})(\d{2})$/.exec(value.trim());
+  return match ? `${match[1]}-${match[2]}-${match[3]}` : null;
+}
+
 /** Parses M/D/YYYY (the CSV) or YYYY-MM-DD[...] (Parquet dates) into an ISO date. */
 export function parseSurveyDate(value: string | null): string | null {
   if (value === null) return null;
@@ -96,7 +101,12 @@ function readGcbdRow(
   if (lon === null || Number.isNaN(lon) || Math.abs(lon) > 180) {
     return { column: 'Longitude_Degrees', reason: 'invalid_coordinates' };
   }
-  const asOf = parseSurveyDate(cell('Date'));
+  // Date2 (YYYYMMDD) is the same date as a number; used only when Date is missing.
+  const rawDate = cell('Date');
+  const asOf =
+    parseNumber(rawDate) === null
+      ? parseSurveyDate(compactDate(cell('Date2')))
+      : parseSurveyDate(rawDate);
   if (asOf === null) return { column: 'Date', reason: 'invalid_date' };
   const percent = parseNumber(cell('Average_Bleaching'));
   if (percent === null) return { column: 'Average_Bleaching', reason: 'missing_label' };

@@ -10,11 +10,15 @@ export interface ObservationTable {
   readonly source: ObservationSource;
   readonly columns: readonly string[];
   readonly rows: readonly (readonly (string | null)[])[];
-  /** Index of a column by name, case-insensitive; -1 when absent. */
-  column(name: string): number;
+  /** Index of a column by name (or the first of several spellings), case-insensitive; -1 when absent. */
+  column(name: string | readonly string[]): number;
 }
 
 const GBR_BLEACH_COLUMN = /^bleach_(\d{4})$/i;
+
+/** Spellings of the GBR position columns (the shipped tables use lon/lat and LONG/LAT). */
+export const LON_COLUMNS = ['lon', 'long', 'longitude'] as const;
+export const LAT_COLUMNS = ['lat', 'latitude'] as const;
 
 export function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
@@ -30,7 +34,9 @@ function readerSql(path: string, format: 'csv' | 'parquet'): string {
 export function detectSource(path: string, columns: readonly string[]): ObservationSource {
   const lower = new Set(columns.map((c) => c.toLowerCase()));
   if (columns.some((c) => GBR_BLEACH_COLUMN.test(c))) {
-    if (!lower.has('pixel_id') && !(lower.has('lon') && lower.has('lat'))) {
+    const hasPosition =
+      LON_COLUMNS.some((c) => lower.has(c)) && LAT_COLUMNS.some((c) => lower.has(c));
+    if (!lower.has('pixel_id') && !hasPosition) {
       throw new InputFormatError(
         `${path}: a GBR aerial file needs PIXEL_ID or lon and lat columns next to bleach_YYYY`,
       );
@@ -77,7 +83,13 @@ export async function readObservationTable(
       source,
       columns,
       rows,
-      column: (name) => byName.get(name.toLowerCase()) ?? -1,
+      column: (name) => {
+        for (const spelling of typeof name === 'string' ? [name] : name) {
+          const index = byName.get(spelling.toLowerCase());
+          if (index !== undefined) return index;
+        }
+        return -1;
+      },
     };
   } catch (cause) {
     if (cause instanceof InputFormatError) throw cause;
