@@ -74,6 +74,9 @@ export async function startServer(config: ServingConfig, signal: AbortSignal): P
     adminToken: config.ADMIN_TOKEN,
     logger: { level: config.LOG_LEVEL },
   });
+  // ioredis reconnects by itself; an outage shows in /readyz and as 503s, logged here once per
+  // failed attempt rather than as an unhandled error event.
+  redis.on('error', (error: Error) => app.log.warn({ err: error }, 'Redis connection error'));
   await app.listen({ host: config.HOST, port: config.PORT });
   await new Promise<void>((done) => signal.addEventListener('abort', () => done(), { once: true }));
   await app.close();

@@ -96,6 +96,7 @@ export async function startTestApp(options: {
   registryPollMs?: number;
   degraded?: AppDeps['predict']['degraded'];
   adminToken?: AppDeps['adminToken'];
+  logger?: AppDeps['logger'];
 }): Promise<TestApp> {
   const dir = await mkdtemp(join(tmpdir(), 'reefguard-serving-'));
   await modelStore(join(dir, 'models'), options.versions);
@@ -120,7 +121,10 @@ export async function startTestApp(options: {
     canaryWeight: options.canaryWeight ?? 0.1,
     actor: 'test',
   };
-  const redis = new Redis(options.redisUrl, { lazyConnect: true });
+  // As server.ts: a Redis outage fails a request fast instead of queueing it.
+  const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  // Outages show in /readyz and in 503s; the client's reconnect errors are not news.
+  redis.on('error', () => {});
   await redis.connect();
   const app = await buildApp({
     redis,
@@ -130,6 +134,7 @@ export async function startTestApp(options: {
     canaryWindowMs: options.canaryWindowMs ?? 3_600_000,
     registryPollMs: options.registryPollMs,
     adminToken: options.adminToken,
+    logger: options.logger,
   });
   return {
     app,

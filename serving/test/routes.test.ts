@@ -1,4 +1,7 @@
-import { Secret } from '@reefguard/core';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Secret, startRedis } from '@reefguard/core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { crwBaselineRisk } from '../src/crw-baseline.js';
 import {
@@ -325,6 +328,39 @@ describe('serving routes - real Redis, real ONNX sessions', () => {
   });
 });
 
+describe('serving routes - secrets', () => {
+  it('the admin token and the Redis URL never reach the log, at trace level', async () => {
+    const lines: string[] = [];
+    const sites = testSites(`routes-log-${process.pid}`, 1);
+    const t = await startTestApp({
+      redisUrl,
+      sites,
+      versions: { '1': 'v1' },
+      aliases: { champion: '1' },
+      adminToken: new Secret(TOKEN),
+      logger: { level: 'trace', stream: { write: (line: string) => lines.push(line) } },
+    });
+    try {
+      await t.app.inject({
+        method: 'POST',
+        url: '/admin/reload',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      await t.app.inject({
+        method: 'POST',
+        url: '/admin/reload',
+        headers: { authorization: 'Bearer wrong-token' },
+      });
+      expect(lines.length).toBeGreaterThan(3);
+      expect(lines.join('\n')).not.toContain(TOKEN);
+      expect(lines.join('\n')).not.toContain('wrong-token');
+      expect(lines.join('\n')).not.toContain(redisUrl);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('serving routes - degraded answers switched off, no models, Redis down', () => {
   it('DEGRADED=unavailable - incomplete features are a 503 instead of a baseline answer', async () => {
     const sites = testSites(`routes-off-${process.pid}`, 1);
@@ -351,6 +387,42 @@ describe('serving routes - degraded answers switched off, no models, Redis down'
       expect(response.json().message).toContain('depth_m');
     } finally {
       await t.close();
+    }
+  });
+
+  it('Redis down - /readyz and predict are 503s saying the store does not answer', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'reefguard-redis-down-'));
+    const redis = await startRedis({ dataDir: dir });
+    const sites = testSites(`routes-down-${process.pid}`, 1);
+    const t = await startTestApp({
+      redisUrl: redis.url,
+      sites,
+      versions: { '1': 'v1' },
+      aliases: { champion: '1' },
+    });
+    try {
+      await writeFeatures(t.redis, sites[0]?.site_id as string, featureHash(hoursAgo(1), HOT));
+      const before = await t.app.inject({
+        method: 'POST',
+        url: '/v1/predict',
+        payload: { site_id: sites[0]?.site_id },
+      });
+      expect(before.statusCode).toBe(200);
+      await redis.kill();
+      const ready = await t.app.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ redis: false, reason: 'Redis does not answer' });
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/v1/predict',
+        payload: { site_id: sites[0]?.site_id },
+      });
+      expect(response.statusCode).toBe(503);
+      expect(response.json()).toMatchObject({ error: 'TransportError' });
+      expect(response.json().message).toContain('Redis');
+    } finally {
+      await t.close().catch(() => {});
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
