@@ -17,12 +17,16 @@ function metricRow(label: string, n: string, metrics: MetricSet): string {
 
 /** The human output of `evaluate`: overall and per-event skill of model and CRW baseline. */
 export function renderTable(report: EvaluationReport): string {
-  const header = ['', 'rows (pos)'.padStart(12), ...METRICS.map((m) => m.padStart(8))].join(' ');
+  const header = [
+    'scorer'.padEnd(22),
+    'rows (pos)'.padStart(12),
+    ...METRICS.map((m) => m.padStart(8)),
+  ].join(' ');
   const lines = [
     `model ${report.model_name} ${report.model_version} (threshold ${report.model.threshold.toFixed(3)}) on ${report.observations.join(', ')}`,
     `rows ${report.n}, positives ${report.positives}, BLEACH_RISK_P90 ${format(report.model.bleach_risk_p90)}, data version ${report.data_version.slice(0, 12)}`,
     '',
-    `${''.padEnd(22)} ${header.trimStart()}`,
+    header,
     metricRow('model', `${report.n} (${report.positives})`, report.model),
     metricRow('CRW DHW>=4', `${report.n} (${report.positives})`, report.crw_baseline),
   ];
