@@ -20,6 +20,8 @@ export interface ForwarderOptions {
 
 export const DEFAULT_BATCH_SIZE = 500;
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 15_000;
+/** Failed rounds (about a second with the default backoff) before an outage is logged. */
+const QUIET_FAILURES = 3;
 
 /** Drains the outbox into every publisher, oldest first, acknowledging only what all took. */
 export interface Forwarder {
@@ -62,15 +64,17 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         r.status === 'rejected' ? [{ r, p: todo[i] }] : [],
       );
       if (failed.length === 0) {
-        if (failures > 0)
+        if (failures >= QUIET_FAILURES) {
           logger.info({ afterFailures: failures }, 'brokers reachable again, draining');
+        }
         failures = 0;
         return true;
       }
       for (const { r, p } of failed) {
         metrics?.publishFailures.inc({ broker: p?.broker ?? 'unknown' });
-        // One line when an outage starts, then quiet until it ends.
-        if (failures === 0) {
+        // One line when an outage starts, then quiet until it ends. The first few tries are
+        // quiet: at start-up the links are still connecting.
+        if (failures === QUIET_FAILURES) {
           logger.warn(
             { broker: p?.broker, err: (r as PromiseRejectedResult).reason },
             'publish failed, readings stay queued',

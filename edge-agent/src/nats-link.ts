@@ -71,13 +71,17 @@ export function connectNatsLink(options: NatsLinkOptions): Publisher {
     if (options.ensureStream) {
       const jsm = await jetstreamManager(connection);
       const { name, duplicateWindowMs } = options.ensureStream;
-      await jsm.streams.info(name).catch(() =>
-        jsm.streams.add({
+      // Any stream that already takes readings (e.g. the stream processor's) is used as it is.
+      const existing = await jsm.streams
+        .find(natsSubjects.reading(options.agentId))
+        .catch(() => null);
+      if (!existing) {
+        await jsm.streams.add({
           name,
           subjects: [STREAMS.READINGS],
           duplicate_window: duplicateWindowMs * 1_000_000,
-        }),
-      );
+        });
+      }
     }
     if (options.onAnnouncement)
       subscribe(connection, natsSubjects.modelAnnouncements, options.onAnnouncement);

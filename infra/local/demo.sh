@@ -33,6 +33,17 @@ step "heat stress: NOAA CRW HotSpot, DHW and alert levels at Lizard Island 2010-
   --climatology test/fixtures/crw/lizard_island_monthly_mean_climatology.tif \
   --out "$OUT/lizard_island_heat_stress.csv" --report
 
+step "edge agent: 2,000 buoy readings through the durable outbox to MQTT and JetStream (--once)"
+cat >"$OUT/edge-agent.json" <<JSON
+{"AGENT_ID": "demo-gw", "SITE_ID": "18-054", "STATION_ID": "davies-buoy", "SOURCE": "replay",
+ "REPLAY_GENERATE_COUNT": 2000, "MODEL_DIR": "test/fixtures/models/v1", "MMM_C": 28,
+ "STATE_DIR": "$REEFGUARD_STATE_DIR/edge-agent", "HEALTH_PORT": 0, "LOG_LEVEL": "warn"}
+JSON
+(
+  eval "$(./reefguard services env)"
+  ./reefguard edge-agent --config "$OUT/edge-agent.json" --once
+) && echo "  edge agent: queue drained, every reading acknowledged by both brokers"
+
 step "serving: promote the newest model through the policy gates, serve it, ask it"
 store="$REEFGUARD_STATE_DIR/models/reefguard-bleaching-risk"
 newest=""
