@@ -7,7 +7,12 @@ import {
   DuckDBInstance,
   DuckDBTimestampValue,
 } from '@duckdb/node-api';
-import { type BuoyReading, type FeatureName, InputFormatError } from '@reefguard/core';
+import {
+  type BuoyReading,
+  type FeatureName,
+  InputFormatError,
+  type SatelliteObservation,
+} from '@reefguard/core';
 import type { QuarantinedItem } from './quarantine.js';
 
 /**
@@ -66,6 +71,8 @@ export interface OfflineStore {
   appendLate(rows: readonly LateReading[]): Promise<void>;
   appendQuarantine(rows: readonly QuarantinedItem[]): Promise<void>;
   appendFeatures(rows: readonly FeatureRow[]): Promise<void>;
+  /** Satellite values sampled at sites; a repeated id (re-ingested file) is ignored. */
+  appendSatellite(rows: readonly SatelliteObservation[], ingestedMs: number): Promise<void>;
   /** The features of `siteId` for day `day` as known at `knownAtMs`, or null. */
   featuresAsOf(
     siteId: string,
@@ -121,17 +128,6 @@ export async function openOfflineStore(path: string): Promise<OfflineStore> {
     const next = tail.then(work, work);
     tail = next.catch(() => undefined);
     return next;
-  };
-  const inTransaction = async <T>(work: () => Promise<T>): Promise<T> => {
-    await conn.run('BEGIN TRANSACTION');
-    try {
-      const result = await work();
-      await conn.run('COMMIT');
-      return result;
-    } catch (e) {
-      await conn.run('ROLLBACK');
-      throw e;
-    }
   };
 
   return {
@@ -197,6 +193,17 @@ export async function openOfflineStore(path: string): Promise<OfflineStore> {
           appender.endRow();
         }
         appender.closeSync();
+      }),
+    appendSatellite: (rows, ingestedMs) =>
+      serial(async () => {
+        if (rows.length === 0) return;
+        const values = rows
+          .map(
+            (o) =>
+              `(${sql(o.id)}, ${sql(o.product)}, ${sql(o.variable)}, ${sql(o.site_id)}, ${o.lat}, ${o.lon}, ${o.value}, ${sql(o.unit)}, ${o.quality ?? 'NULL'}, ${sql(o.source_uri)}, epoch_ms(${Date.parse(o.observed_at)}), epoch_ms(${ingestedMs}))`,
+          )
+          .join(',');
+        await conn.run(`INSERT OR IGNORE INTO satellite_samples VALUES ${values}`);
       }),
     featuresAsOf: (siteId, day, knownAtMs) =>
       serial(async () => {
