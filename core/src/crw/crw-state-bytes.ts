@@ -1,9 +1,9 @@
 import { InputFormatError } from '../errors.js';
-import { ALERT_LEVEL_COMPOSITE_DAYS, DHW_WINDOW_DAYS } from './alert-level.js';
+import { DHW_WINDOW_DAYS } from './alert-level.js';
 import { type CrwState, type CrwStateData, createCrwState, crwStateData } from './crw-state.js';
 
 const MAGIC = 0x53575243; // "CRWS" little-endian
-const VERSION = 1;
+const VERSION = 2;
 const HEADER_BYTES = 24;
 const RUN_BYTES = 6;
 const MISSING_SLOT = 0xffff;
@@ -11,7 +11,7 @@ const MISSING_SLOT = 0xffff;
 /**
  * Persists a CRW state (for restarts of the edge agent / stream processor). Layout, little
  * endian: "CRWS", version, pixels, run count (u32 each), last day (f64), MMM (f64 per pixel),
- * 7 alert-level slots (u8 per pixel), then the 84 contribution slots run-length encoded as
+ * the 4-bit 7-day alert-level history (u32 per pixel), then the 84 contribution slots run-length encoded as
  * (u32 length, u16 value): land and calm sea form long runs, so a global grid stays small.
  */
 export function serializeCrwState(state: CrwState): Uint8Array {
@@ -28,7 +28,7 @@ export function serializeCrwState(state: CrwState): Uint8Array {
     }
   }
   const levelsAt = HEADER_BYTES + 8 * n;
-  const runsAt = levelsAt + ALERT_LEVEL_COMPOSITE_DAYS * n;
+  const runsAt = levelsAt + 4 * n;
   const bytes = new Uint8Array(runsAt + RUN_BYTES * runs);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, MAGIC, true);
@@ -37,9 +37,7 @@ export function serializeCrwState(state: CrwState): Uint8Array {
   view.setUint32(12, runs, true);
   view.setFloat64(16, s.day, true);
   for (let p = 0; p < n; p++) view.setFloat64(HEADER_BYTES + 8 * p, s.mmmC[p]!, true);
-  s.levels.forEach((slot, i) => {
-    bytes.set(slot, levelsAt + i * n);
-  });
+  for (let p = 0; p < n; p++) view.setUint32(levelsAt + 4 * p, s.levels[p]!, true);
   let at = runsAt;
   let length = 0;
   previous = -1;
@@ -76,7 +74,7 @@ export function restoreCrwState(bytes: Uint8Array): CrwState {
   const n = view.getUint32(8, true);
   const runs = view.getUint32(12, true);
   const levelsAt = HEADER_BYTES + 8 * n;
-  const runsAt = levelsAt + ALERT_LEVEL_COMPOSITE_DAYS * n;
+  const runsAt = levelsAt + 4 * n;
   if (bytes.byteLength !== runsAt + RUN_BYTES * runs) {
     throw new InputFormatError('serialized CRW state is truncated or corrupt (length mismatch)');
   }
@@ -84,9 +82,7 @@ export function restoreCrwState(bytes: Uint8Array): CrwState {
   for (let p = 0; p < n; p++) mmm[p] = view.getFloat64(HEADER_BYTES + 8 * p, true);
   const s = createCrwState(mmm) as CrwStateData;
   s.day = view.getFloat64(16, true);
-  s.levels.forEach((slot, i) => {
-    slot.set(bytes.subarray(levelsAt + i * n, levelsAt + (i + 1) * n));
-  });
+  for (let p = 0; p < n; p++) s.levels[p] = view.getUint32(levelsAt + 4 * p, true);
   let slot = 0;
   let p = 0;
   for (let r = 0; r < runs; r++) {
@@ -109,10 +105,7 @@ export function restoreCrwState(bytes: Uint8Array): CrwState {
   for (const ring of s.contributions) {
     for (let q = 0; q < n; q++) {
       const value = ring[q]!;
-      if (value !== MISSING_SLOT) {
-        s.sumHundredths[q] = s.sumHundredths[q]! + value;
-        s.validDays[q] = s.validDays[q]! + 1;
-      }
+      if (value !== MISSING_SLOT) s.window[q] = s.window[q]! + value + (1 << 24);
     }
   }
   return s;

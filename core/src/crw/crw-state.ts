@@ -39,10 +39,11 @@ const MISSING_SLOT = 0xffff;
 const MAX_HUNDREDTHS = 0xfffe;
 const HUNDREDTHS_PER_C = 100;
 const DHW_MIN_HUNDREDTHS = HOTSPOT_DHW_MIN_C * HUNDREDTHS_PER_C;
-/** DHW in hundredths of degC-weeks = round(sum of HotSpot hundredths / 7). */
-const DAYS_PER_WEEK = 7;
-/** An alert step of 4 degC-weeks, in hundredths of degC-weeks. */
-const DHW_HUNDREDTHS_PER_ALERT_STEP = 400;
+/** 7 days x 4 bits of alert-level history. */
+const SEVEN_DAYS_MASK = 0x0fffffff;
+/** The window word: sum of hundredths in the low 24 bits, days with data from bit 24. */
+const ONE_DAY = 1 << 24;
+const SUM_MASK = ONE_DAY - 1;
 
 /**
  * The state behind `CrwState`. Day-major rings: slot `day % 84` holds each pixel's DHW
@@ -53,10 +54,16 @@ export interface CrwStateData extends CrwState {
   day: number;
   readonly mmmC: Float64Array;
   readonly contributions: Uint16Array[];
-  readonly sumHundredths: Int32Array;
-  readonly validDays: Uint8Array;
-  /** Alert level + 1 of the last 7 days (0 = missing), slot `day % 7`. */
-  readonly levels: Uint8Array[];
+  /**
+   * Per pixel, the 84-day sum of contributions (hundredths, at most 84 x 65534 < 2^24) plus
+   * 2^24 per day with data: one word read and written per step.
+   */
+  readonly window: Int32Array;
+  /**
+   * Alert level + 1 (0 = missing) of the last 7 days per pixel, 4 bits a day, today lowest:
+   * the 7-day maximum then costs register operations, not 7 array reads.
+   */
+  readonly levels: Uint32Array;
 }
 
 /** A fresh state for `mmmC.length` pixels; NaN MMM marks a pixel without climatology (land). */
@@ -65,14 +72,13 @@ export function createCrwState(mmmC: Float32Array | Float64Array): CrwState {
   const contributions = Array.from({ length: DHW_WINDOW_DAYS }, () =>
     new Uint16Array(pixels).fill(MISSING_SLOT),
   );
-  const levels = Array.from({ length: ALERT_LEVEL_COMPOSITE_DAYS }, () => new Uint8Array(pixels));
+  const levels = new Uint32Array(pixels);
   const state: CrwStateData = {
     pixels,
     day: Number.NaN,
     mmmC: Float64Array.from(mmmC),
     contributions,
-    sumHundredths: new Int32Array(pixels),
-    validDays: new Uint8Array(pixels),
+    window: new Int32Array(pixels),
     levels,
   };
   return state;
@@ -90,7 +96,7 @@ export function createCrwDayOutput(pixels: number): CrwDayOutput {
 
 export function crwStateData(state: CrwState): CrwStateData {
   const data = state as CrwStateData;
-  if (!(data.sumHundredths instanceof Int32Array)) {
+  if (!(data.window instanceof Int32Array)) {
     throw new ValidationError(
       'not a CRW state: create it with createCrwState or restoreCrwState',
       'crw-state',
@@ -104,17 +110,14 @@ const slotOf = (day: number, slots: number) => ((day % slots) + slots) % slots;
 /** Forgets day `day`'s slot: the day has left the window or is missing. */
 function clearDay(s: CrwStateData, day: number): void {
   const ring = s.contributions[slotOf(day, DHW_WINDOW_DAYS)]!;
-  const sum = s.sumHundredths;
-  const valid = s.validDays;
+  const window = s.window;
   for (let p = 0; p < s.pixels; p++) {
     const old = ring[p]!;
     if (old !== MISSING_SLOT) {
-      sum[p] = sum[p]! - old;
-      valid[p] = valid[p]! - 1;
+      window[p] = window[p]! - old - ONE_DAY;
       ring[p] = MISSING_SLOT;
     }
   }
-  s.levels[slotOf(day, ALERT_LEVEL_COMPOSITE_DAYS)]!.fill(0);
 }
 
 /**
@@ -147,74 +150,83 @@ export function stepCrwDay(
       'crw-pixels',
     );
   }
-  if (!Number.isNaN(s.day)) {
-    const skipped = Math.min(day - s.day - 1, DHW_WINDOW_DAYS);
-    for (let d = day - skipped; d < day; d++) clearDay(s, d);
-  }
+  // Days since the last step: skipped days leave the window, the 7-day history shifts.
+  const gap = Number.isNaN(s.day) ? Number.POSITIVE_INFINITY : day - s.day;
+  const skipped = Math.min(gap - 1, DHW_WINDOW_DAYS);
+  for (let d = day - skipped; d < day; d++) clearDay(s, d);
+  const keepHistory = gap < ALERT_LEVEL_COMPOSITE_DAYS;
+  const shift = keepHistory ? 4 * gap : 0;
   s.day = day;
 
   const ring = s.contributions[slotOf(day, DHW_WINDOW_DAYS)]!;
-  const levelSlot = slotOf(day, ALERT_LEVEL_COMPOSITE_DAYS);
-  const todayLevels = s.levels[levelSlot]!;
-  const [l0, l1, l2, l3, l4, l5, l6] = s.levels as [
-    Uint8Array,
-    Uint8Array,
-    Uint8Array,
-    Uint8Array,
-    Uint8Array,
-    Uint8Array,
-    Uint8Array,
-  ];
   const mmm = s.mmmC;
-  const sums = s.sumHundredths;
-  const valid = s.validDays;
+  const window = s.window;
+  const levels = s.levels;
   const { hotspot, dhw, alertLevel, alertLevel7dMax } = out;
 
   for (let p = 0; p < pixels; p++) {
     let sst = sstC[p]!;
     if (sst > KELVIN_DETECT_THRESHOLD) sst -= KELVIN_OFFSET;
-    // NaN fails both comparisons, so missing and fill values take the same branch.
-    const hs =
-      sst >= SST_VALID_MIN_C && sst <= SST_VALID_MAX_C
-        ? Math.round((sst - mmm[p]!) * 100)
-        : Number.NaN;
-    let sum = sums[p]!;
-    let days = valid[p]!;
+    let w = window[p]!;
     // Today's slot still holds the day 84 days ago: it leaves the window now.
     const old = ring[p]!;
-    if (old !== MISSING_SLOT) {
-      sum -= old;
-      days--;
-    }
-    let level: number;
-    if (!Number.isNaN(hs)) {
-      const contribution = hs >= DHW_MIN_HUNDREDTHS ? Math.min(hs, MAX_HUNDREDTHS) : 0;
+    if (old !== MISSING_SLOT) w -= old + ONE_DAY;
+    const anomaly = (sst - mmm[p]!) * 100;
+    let code = 0; // alert level + 1 of today, 0 when missing
+    // NaN fails every comparison, so missing SST, missing MMM and fill values land in `else`.
+    if (sst >= SST_VALID_MIN_C && sst <= SST_VALID_MAX_C && !Number.isNaN(anomaly)) {
+      const hs = Math.round(anomaly) | 0;
+      const contribution = hs < DHW_MIN_HUNDREDTHS ? 0 : Math.min(hs, MAX_HUNDREDTHS);
       ring[p] = contribution;
-      sum += contribution;
-      days++;
+      w += contribution + ONE_DAY;
       hotspot[p] = hs > 0 ? hs / 100 : 0;
-      level =
-        hs <= 0
-          ? 0
-          : hs < DHW_MIN_HUNDREDTHS
-            ? 1
-            : 2 +
-              Math.min(
-                5,
-                Math.floor(Math.round(sum / DAYS_PER_WEEK) / DHW_HUNDREDTHS_PER_ALERT_STEP),
-              );
-      todayLevels[p] = level + 1;
+      if (hs <= 0) code = 1;
+      else if (hs < DHW_MIN_HUNDREDTHS) code = 2;
+      else {
+        // DHW in hundredths = round(sum / 7) (no ties: 7 is odd), thresholds 4, 8, 12, 16, 20.
+        const dhwHundredths = ((2 * (w & SUM_MASK) + 7) / 14) | 0;
+        code =
+          dhwHundredths < 400
+            ? 3
+            : dhwHundredths < 800
+              ? 4
+              : dhwHundredths < 1200
+                ? 5
+                : dhwHundredths < 1600
+                  ? 6
+                  : dhwHundredths < 2000
+                    ? 7
+                    : 8;
+      }
     } else {
       ring[p] = MISSING_SLOT;
       hotspot[p] = Number.NaN;
-      level = ALERT_LEVEL_MISSING;
-      todayLevels[p] = 0;
     }
-    sums[p] = sum;
-    valid[p] = days;
-    dhw[p] = days > 0 ? Math.round(sum / DAYS_PER_WEEK) / HUNDREDTHS_PER_C : Number.NaN;
-    alertLevel[p] = level;
-    const max = Math.max(l0[p]!, l1[p]!, l2[p]!, l3[p]!, l4[p]!, l5[p]!, l6[p]!);
+    window[p] = w;
+    dhw[p] = w >= ONE_DAY ? (((2 * (w & SUM_MASK) + 7) / 14) | 0) / HUNDREDTHS_PER_C : Number.NaN;
+    alertLevel[p] = code === 0 ? ALERT_LEVEL_MISSING : code - 1;
+    // The 7-day maximum from the 4-bit history, unrolled: no loads beyond one word.
+    let history = keepHistory ? ((levels[p]! << shift) & SEVEN_DAYS_MASK) | code : code;
+    levels[p] = history;
+    let max = code;
+    history >>>= 4;
+    let c = history & 15;
+    if (c > max) max = c;
+    history >>>= 4;
+    c = history & 15;
+    if (c > max) max = c;
+    history >>>= 4;
+    c = history & 15;
+    if (c > max) max = c;
+    history >>>= 4;
+    c = history & 15;
+    if (c > max) max = c;
+    history >>>= 4;
+    c = history & 15;
+    if (c > max) max = c;
+    history >>>= 4;
+    c = history & 15;
+    if (c > max) max = c;
     alertLevel7dMax[p] = max === 0 ? ALERT_LEVEL_MISSING : max - 1;
   }
 }
