@@ -96,6 +96,11 @@ step "ruff: infra Python (infra/ruff.toml)"
 "$TOOLS/infra-py/bin/ruff" check infra
 "$TOOLS/infra-py/bin/ruff" format --check infra
 
+if [ -x node_modules/.bin/tsc ]; then
+  step "tsc: infra/ci TypeScript (after make bootstrap)"
+  node_modules/.bin/tsc -p infra/ci/tsconfig.json
+fi
+
 step "shellcheck infra/ci"
 shellcheck infra/ci/*.sh
 

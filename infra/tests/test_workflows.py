@@ -52,6 +52,7 @@ def test_model_ci_tests_builds_trains_compares_and_bumps():
     train = run_lines({"jobs": {"t": jobs["train-and-compare"]}})
     assert "./reefguard train --sample-data" in train
     assert train.count("./reefguard evaluate --observations") == 2
+    assert "infra/ci/fetch-model.ts --alias champion" in train
     assert "infra/ci/compare_metrics.py production.json candidate.json --tolerance" in train
     assert workflow["env"]["METRIC_TOLERANCE"] == "0.02"
     assert (ROOT / workflow["env"]["OBSERVATIONS"]).exists()
