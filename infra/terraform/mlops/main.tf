@@ -168,6 +168,34 @@ resource "aws_s3_bucket_public_access_block" "alb_logs" {
   restrict_public_buckets = true
 }
 
+# Load balancer access logs are delivered by the ELB service: let it write, over TLS only.
+data "aws_elb_service_account" "main" {}
+
+resource "aws_s3_bucket_policy" "alb_logs" {
+  count  = var.alb_enabled ? 1 : 0
+  bucket = aws_s3_bucket.alb_logs[0].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:*"
+        Resource  = [aws_s3_bucket.alb_logs[0].arn, "${aws_s3_bucket.alb_logs[0].arn}/*"]
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      },
+      {
+        Sid       = "ElbAccessLogs"
+        Effect    = "Allow"
+        Principal = { AWS = data.aws_elb_service_account.main.arn }
+        Action    = "s3:PutObject"
+        Resource  = "${aws_s3_bucket.alb_logs[0].arn}/AWSLogs/${data.aws_caller_identity.current.account_id}/*"
+      },
+    ]
+  })
+}
+
 resource "aws_lb" "serving" {
   #checkov:skip=CKV2_AWS_28:no WAF yet: predictions are read-only and admin routes need the bearer token; WAF is a listed prod hardening step (docs/runbook.md)
   count                      = var.alb_enabled ? 1 : 0
@@ -182,6 +210,7 @@ resource "aws_lb" "serving" {
     bucket  = aws_s3_bucket.alb_logs[0].id
     enabled = true
   }
+  depends_on = [aws_s3_bucket_policy.alb_logs]
 }
 
 # Targets are the serving pods' IPs, registered by the AWS Load Balancer Controller
