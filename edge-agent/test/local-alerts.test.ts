@@ -5,14 +5,17 @@ import { Readable } from 'node:stream';
 import {
   type BuoyReading,
   freePort,
+  mqttTopics,
   predictionSchema,
   readingId,
   readModelCard,
   SCHEMA_VERSION,
+  startMosquitto,
 } from '@reefguard/core';
+import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { createLocalFeatures, startAgent } from '../src/index.js';
-import { edgeConfig, quietLogger, tempDir } from './helpers.js';
+import { edgeConfig, quietLogger, tempDir, waitFor } from './helpers.js';
 
 const models = resolve(import.meta.dirname, '../../test/fixtures/models');
 const DAY_MS = 86_400_000;
@@ -121,6 +124,41 @@ describe('local alerts - raised with the link down', () => {
     } finally {
       await agent.close();
       await new Promise((done) => webhook.close(done));
+      await temp.remove();
+    }
+  });
+
+  it('online, the same alert reaches the MQTT alert topic of the site', async () => {
+    const temp = await tempDir('edge-alert-mqtt-');
+    const mosquitto = await startMosquitto({ dataDir: join(temp.dir, 'mosquitto') });
+    const alerts: unknown[] = [];
+    const watcher = await mqtt.connectAsync(mosquitto.url, { clean: true });
+    watcher.on('message', (_topic, payload) => alerts.push(JSON.parse(payload.toString())));
+    await watcher.subscribeAsync(mqttTopics.alert('18-054'), { qos: 1 });
+    const lines = warmDays(40, 29.6).map((r) => `${r.observed_at},water_temperature,${r.value}\n`);
+    const agent = await startAgent(
+      edgeConfig({
+        STATE_DIR: join(temp.dir, 'agent'),
+        TRANSPORT: 'mqtt',
+        MQTT_URL: mosquitto.url,
+        SOURCE: 'line',
+        MODEL_DIR: join(models, 'v1'),
+        MMM_C: 28,
+      }),
+      { logger: quietLogger(), stdin: Readable.from(lines) },
+    );
+    try {
+      expect(await agent.runOnce(AbortSignal.timeout(10_000))).toBe(0);
+      await waitFor(() => alerts.length > 0, 5_000, 'the MQTT alert');
+      expect(alerts).toHaveLength(1);
+      expect(predictionSchema.parse(alerts[0])).toMatchObject({
+        site_id: '18-054',
+        model_version: 'v1',
+      });
+    } finally {
+      await agent.close();
+      await watcher.endAsync();
+      await mosquitto.stop();
       await temp.remove();
     }
   });
