@@ -233,3 +233,29 @@ describe('model update - end to end through a real MQTT announcement', () => {
     }
   });
 });
+
+describe('model backend - WASM where the native runtime is missing', () => {
+  it('MODEL_BACKEND=web runs the same model through onnxruntime-web, risks equal to 1e-5', async () => {
+    const temp = await tempDir('edge-wasm-');
+    const config = (backend: string) =>
+      edgeConfig({
+        STATE_DIR: join(temp.dir, backend),
+        TRANSPORT: 'mqtt',
+        MQTT_URL: 'mqtt://127.0.0.1:1',
+        MODEL_DIR: join(models, 'v2'),
+        MODEL_BACKEND: backend,
+      });
+    const web = await startAgent(config('web'), { logger: quietLogger() });
+    const native = await startAgent(config('node'), { logger: quietLogger() });
+    try {
+      expect(web.slot.current()?.backend).toBe('web');
+      const a = await web.slot.predict({ features: row }, 1);
+      const b = await native.slot.predict({ features: row }, 1);
+      expect(Math.abs((a.risk[0] as number) - (b.risk[0] as number))).toBeLessThan(1e-5);
+    } finally {
+      await web.close();
+      await native.close();
+      await temp.remove();
+    }
+  });
+});
