@@ -11,7 +11,7 @@ import {
   trainingSetManifestSchema,
 } from '@reefguard/core';
 import { parseGbrAerial } from './gbr-aerial.js';
-import { hashFile, loadGbrContext, type SourceFile } from './gbr-context.js';
+import { type GbrContext, hashFile, loadGbrContext, type SourceFile } from './gbr-context.js';
 import { parseGcbd } from './gcbd.js';
 import type { Observation, QuarantinedRow } from './observation.js';
 import { readObservationTable } from './observation-file.js';
@@ -44,6 +44,8 @@ export interface BuildOptions {
   /** Folder with the GBR context tables (data/sample). */
   readonly dataDir: string;
   readonly chipSpec?: ChipSpec;
+  /** The GBR context already loaded from `dataDir`, to reuse it across builds. */
+  readonly context?: GbrContext;
 }
 
 export interface BuiltTrainingSet extends TrainingRows {
@@ -75,7 +77,9 @@ async function buildWith(
   for (const path of options.observationPaths)
     tables.push(await readObservationTable(connection, path));
   const needsGbr = tables.some((t) => t.source === 'gbr-aerial');
-  const context = needsGbr ? await loadGbrContext(connection, options.dataDir) : undefined;
+  const context = needsGbr
+    ? (options.context ?? (await loadGbrContext(connection, options.dataDir)))
+    : undefined;
   const observations: Observation[] = [];
   const quarantined: QuarantinedRow[] = [];
   const skipped: Record<string, number> = {};
