@@ -146,6 +146,23 @@ export async function writeModisL3mSst(
 
 /** Index of the grid coordinate nearest `value` (ascending or descending axis). */
 function nearest(axis: Float64Array, value: number): number {
+  const n = axis.length;
+  if (n > 1) {
+    // Regular grids (L3m): direct index, checked against the axis, then the neighbours.
+    const first = axis[0] as number;
+    const step = ((axis[n - 1] as number) - first) / (n - 1);
+    const guess = Math.min(n - 1, Math.max(0, Math.round((value - first) / step)));
+    let best = guess;
+    for (const k of [guess - 1, guess + 1]) {
+      if (
+        k >= 0 &&
+        k < n &&
+        Math.abs((axis[k] as number) - value) < Math.abs((axis[best] as number) - value)
+      )
+        best = k;
+    }
+    if (Math.abs((axis[best] as number) - value) <= Math.abs(step)) return best;
+  }
   let best = 0;
   for (let i = 1; i < axis.length; i++) {
     if (Math.abs((axis[i] as number) - value) < Math.abs((axis[best] as number) - value)) best = i;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import {
   type DuckDBAppender,
   type DuckDBConnection,
@@ -103,6 +104,7 @@ CREATE TABLE IF NOT EXISTS satellite_samples (
   id VARCHAR PRIMARY KEY, product VARCHAR, variable VARCHAR, site_id VARCHAR, lat DOUBLE,
   lon DOUBLE, value DOUBLE, unit VARCHAR, quality DOUBLE, source_uri VARCHAR,
   observed_at TIMESTAMP, ingested_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS staging_satellite AS SELECT * FROM satellite_samples LIMIT 0;
 CREATE TABLE IF NOT EXISTS staging_readings (
   id VARCHAR, site_id VARCHAR, station_id VARCHAR, parameter VARCHAR, value DOUBLE,
   unit VARCHAR, source VARCHAR, observed_ms BIGINT, ingested_ms BIGINT);
@@ -113,6 +115,7 @@ export async function openOfflineStore(path: string): Promise<OfflineStore> {
   let instance: DuckDBInstance;
   let conn: DuckDBConnection;
   try {
+    if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
     instance = await DuckDBInstance.create(path);
     conn = await instance.connect();
   } catch (cause) {
@@ -197,13 +200,29 @@ export async function openOfflineStore(path: string): Promise<OfflineStore> {
     appendSatellite: (rows, ingestedMs) =>
       serial(async () => {
         if (rows.length === 0) return;
-        const values = rows
-          .map(
-            (o) =>
-              `(${sql(o.id)}, ${sql(o.product)}, ${sql(o.variable)}, ${sql(o.site_id)}, ${o.lat}, ${o.lon}, ${o.value}, ${sql(o.unit)}, ${o.quality ?? 'NULL'}, ${sql(o.source_uri)}, epoch_ms(${Date.parse(o.observed_at)}), epoch_ms(${ingestedMs}))`,
-          )
-          .join(',');
-        await conn.run(`INSERT OR IGNORE INTO satellite_samples VALUES ${values}`);
+        const appender = await conn.createAppender('staging_satellite');
+        for (const o of rows) {
+          appender.appendVarchar(o.id);
+          appender.appendVarchar(o.product);
+          appender.appendVarchar(o.variable);
+          appender.appendVarchar(o.site_id);
+          appender.appendDouble(o.lat);
+          appender.appendDouble(o.lon);
+          appender.appendDouble(o.value);
+          appender.appendVarchar(o.unit);
+          if (o.quality === undefined) appender.appendNull();
+          else appender.appendDouble(o.quality);
+          appender.appendVarchar(o.source_uri);
+          appender.appendTimestamp(
+            new DuckDBTimestampValue(BigInt(Date.parse(o.observed_at)) * 1000n),
+          );
+          appender.appendTimestamp(new DuckDBTimestampValue(BigInt(ingestedMs) * 1000n));
+          appender.endRow();
+        }
+        appender.closeSync();
+        // A re-ingested file repeats its ids: keep the first value stored.
+        await conn.run('INSERT OR IGNORE INTO satellite_samples SELECT * FROM staging_satellite');
+        await conn.run('DELETE FROM staging_satellite');
       }),
     featuresAsOf: (siteId, day, knownAtMs) =>
       serial(async () => {

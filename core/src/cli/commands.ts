@@ -51,6 +51,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     module: '@reefguard/stream-processor/cli',
   },
   {
+    name: 'ingest',
+    summary: 'fetch satellite SST files (MODIS-Aqua L3m) and sample them at every site',
+    usage: 'ingest modis --start YYYY-MM-DD --end YYYY-MM-DD [--base-url URL] [--publish]',
+    module: '@reefguard/stream-processor/cli/ingest',
+  },
+  {
     name: 'features',
     summary: 'export a training set: observations joined point-in-time with features and chips',
     usage: 'features export [--observations PATH]... [--sample-data] [--out DIR]',
