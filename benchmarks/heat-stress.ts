@@ -152,6 +152,7 @@ if (!process.argv.includes('--skip-global')) {
   const part = pixels / 10;
   const partRing = new Float64Array(part * DHW_WINDOW_DAYS);
   const partDhw = new Float32Array(part);
+  partRing.fill(0); // touch its pages first, as ours were touched by the warm-up days
   t0 = performance.now();
   for (let p = 0; p < part; p++) {
     const hotspot = Math.max(Math.round((sst[p]! - globalMmm[p]!) * 100) / 100, 0);
