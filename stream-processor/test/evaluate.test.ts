@@ -8,7 +8,7 @@ import {
   NotFoundError,
 } from '@reefguard/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildTrainingSet } from '../src/backfill/index.js';
+import { buildTrainingSet, type GbrContext, openGbrContext } from '../src/backfill/index.js';
 import { run } from '../src/cli/evaluate.js';
 import {
   evaluateObservations,
@@ -29,7 +29,9 @@ const fixtureModel = { dir: MODEL_DIR, version: 'test-1' };
 const sigmoid = (dhw: number) => 1 / (1 + Math.exp(-(1.5 * dhw - 6)));
 
 let stateDir: string;
+let context: GbrContext;
 beforeAll(async () => {
+  context = await openGbrContext(DATA_DIR);
   stateDir = await mkdtemp(join(tmpdir(), 'reefguard-evaluate-'));
   const store = join(stateDir, 'models', MODEL_NAME);
   await cp(MODEL_DIR, join(store, 'v7'), { recursive: true });
@@ -44,10 +46,11 @@ describe('evaluate - a GBR aerial file', () => {
     const report = await evaluateObservations({
       observationPaths: [GBR_CSV],
       dataDir: DATA_DIR,
+      context,
       model: fixtureModel,
     });
     expect(report).toMatchObject({ n: 41, positives: 13, model_version: 'test-1' });
-    const set = await buildTrainingSet({ observationPaths: [GBR_CSV], dataDir: DATA_DIR });
+    const set = await buildTrainingSet({ observationPaths: [GBR_CSV], dataDir: DATA_DIR, context });
     const dhw = set.rows.map((r) => r.values[DHW] as number);
     const labels = set.rows.map((r) => r.label);
     const expected = computeMetricSet(dhw.map(sigmoid), labels, 0.5);
@@ -68,6 +71,7 @@ describe('evaluate - GCBD survey rows', () => {
     const report = await evaluateObservations({
       observationPaths: [GCBD_PARQUET],
       dataDir: DATA_DIR,
+      context,
       model: fixtureModel,
     });
     expect(report.n).toBe(60);
@@ -85,11 +89,13 @@ describe('evaluate - models with a chip input', () => {
     const viaChip = await evaluateObservations({
       observationPaths: [GCBD_PARQUET],
       dataDir: DATA_DIR,
+      context,
       model: { dir: resolve('stream-processor/test/evaluate-fixtures/model-chip'), version: 'c' },
     });
     const viaFeatures = await evaluateObservations({
       observationPaths: [GCBD_PARQUET],
       dataDir: DATA_DIR,
+      context,
       model: fixtureModel,
     });
     expect(viaChip.model).toEqual(viaFeatures.model);
@@ -101,6 +107,7 @@ describe('evaluate - models with a chip input', () => {
       evaluateObservations({
         observationPaths: [GBR_CSV],
         dataDir: DATA_DIR,
+        context,
         model: { dir: resolve('test/fixtures/models/chip-v1'), version: 'chip-v1' },
       }),
     ).rejects.toThrow(/NaN for 41 of 41 rows/);
@@ -152,6 +159,7 @@ describe('evaluate - command line', () => {
       evaluateObservations({
         observationPaths: [GBR_CSV],
         dataDir: DATA_DIR,
+        context,
         model: { dir: tampered, version: 'x' },
       }),
     ).rejects.toThrow(ModelError);
@@ -161,6 +169,7 @@ describe('evaluate - command line', () => {
     const report = await evaluateObservations({
       observationPaths: [GBR_CSV],
       dataDir: DATA_DIR,
+      context,
       model: fixtureModel,
     });
     expect(renderHtml(report)).toMatch(/<th>gbr-2002<\/th>/);

@@ -12,7 +12,7 @@ import {
   type MetricSet,
   ModelError,
 } from '@reefguard/core';
-import { buildTrainingSet } from '../backfill/index.js';
+import { buildTrainingSet, type GbrContext } from '../backfill/index.js';
 import type { ModelLocation } from './model-store.js';
 
 /** The feature the CRW baseline scores: the year-to-date maximum DHW at the row's as-of. */
@@ -56,6 +56,8 @@ export interface EvaluateOptions {
   readonly observationPaths: readonly string[];
   readonly dataDir: string;
   readonly model: ModelLocation;
+  /** The GBR context already loaded from `dataDir`, to reuse it across evaluations. */
+  readonly context?: GbrContext;
 }
 
 function chipSpecOf(card: {
@@ -104,6 +106,7 @@ export async function evaluateObservations(options: EvaluateOptions): Promise<Ev
       observationPaths: options.observationPaths,
       dataDir: options.dataDir,
       chipSpec: spec,
+      context: options.context,
     });
     const columns = card.features.map((f) => {
       const index = FEATURE_NAMES.indexOf(f.name as (typeof FEATURE_NAMES)[number]);
