@@ -45,12 +45,24 @@ interface Segment {
   path: string;
 }
 
+/** Where a pending record lies: its segment, byte offset and length (newline excluded). */
+interface PendingEntry {
+  seq: number;
+  enqueuedAtMs: number;
+  /** `messageBytes` of the message, what the limits count. */
+  size: number;
+  segment: Segment;
+  offset: number;
+  length: number;
+}
+
 /**
  * An append-only segment log on local disk. Each record is one line
  * `seq \t enqueuedAtMs \t crc32 \t json`; acknowledgements go to `acks.log` as seq ranges.
  * On open, records whose checksum fails (a torn write at power loss) end the segment and are
  * cut off; everything complete and unacknowledged is pending again, oldest first.
- * The pending messages are mirrored in memory, so `maxBytes` also bounds the memory used.
+ * Only an index of the pending messages is held in memory (about 100 bytes each); `peek`
+ * reads the records back from the segment files, which the page cache usually still holds.
  */
 export async function openFileOutbox(options: FileOutboxOptions): Promise<Outbox> {
   const limits = {
@@ -70,7 +82,8 @@ export async function openFileOutbox(options: FileOutboxOptions): Promise<Outbox
   const segments = recovered.segments;
   let nextSeq = recovered.nextSeq;
   let bytes = 0;
-  for (const message of pending.values()) bytes += messageBytes(message);
+  for (const entry of pending.values()) bytes += entry.size;
+  const readers = new Map<Segment, FileHandle>();
   let droppedTotal = 0;
 
   let active = segments.at(-1);
@@ -133,6 +146,8 @@ export async function openFileOutbox(options: FileOutboxOptions): Promise<Outbox
       const second = segments[1] as Segment;
       if (second.firstSeq > lowestPending) break;
       const first = segments.shift() as Segment;
+      await readers.get(first)?.close();
+      readers.delete(first);
       await rm(first.path, { force: true });
       removed = true;
     }
@@ -155,12 +170,21 @@ export async function openFileOutbox(options: FileOutboxOptions): Promise<Outbox
     ackHandle = await open(join(dir, ACK_LOG), 'a');
   }
 
+  async function reader(segment: Segment): Promise<FileHandle> {
+    let handle = readers.get(segment);
+    if (!handle) {
+      handle = await open(segment.path, 'r');
+      readers.set(segment, handle);
+    }
+    return handle;
+  }
+
   function removeOldest(count: number): number[] {
     const seqs: number[] = [];
-    for (const [seq, message] of pending) {
+    for (const [seq, entry] of pending) {
       if (seqs.length >= count) break;
       seqs.push(seq);
-      bytes -= messageBytes(message);
+      bytes -= entry.size;
     }
     for (const seq of seqs) pending.delete(seq);
     return seqs;
@@ -175,7 +199,7 @@ export async function openFileOutbox(options: FileOutboxOptions): Promise<Outbox
       return serial(async () => {
         assertOpen();
         const plan = planAppend({ depth: pending.size, bytes }, messages, limits, function* () {
-          for (const message of pending.values()) yield messageBytes(message);
+          for (const entry of pending.values()) yield entry.size;
         });
         const evicted = removeOldest(plan.evict);
         await writeAcks(evicted);
@@ -190,11 +214,17 @@ export async function openFileOutbox(options: FileOutboxOptions): Promise<Outbox
           await rotateIfNeeded();
           const enqueuedAtMs = now();
           const lines: string[] = [];
+          const segment = active as Segment;
+          let offset = segmentSize;
           for (const message of keep) {
-            const stored: StoredMessage = { ...message, seq: nextSeq++, enqueuedAtMs };
-            pending.set(stored.seq, stored);
-            bytes += messageBytes(stored);
-            lines.push(encodeRecord(stored));
+            const seq = nextSeq++;
+            const line = encodeRecord({ ...message, seq, enqueuedAtMs });
+            const length = Buffer.byteLength(line) - 1;
+            const size = messageBytes(message);
+            pending.set(seq, { seq, enqueuedAtMs, size, segment, offset, length });
+            bytes += size;
+            offset += length + 1;
+            lines.push(line);
           }
           const chunk = Buffer.from(lines.join(''));
           await segmentHandle.write(chunk);
@@ -204,24 +234,54 @@ export async function openFileOutbox(options: FileOutboxOptions): Promise<Outbox
         return { accepted: keep.length, dropped: plan.evict + plan.refuse };
       });
     },
-    async peek(limit) {
-      assertOpen();
-      const out: StoredMessage[] = [];
-      for (const message of pending.values()) {
-        if (out.length >= limit) break;
-        out.push(message);
-      }
-      return out;
+    peek(limit) {
+      // Serialised with acks, so no segment is deleted under a read.
+      return serial(async () => {
+        assertOpen();
+        const entries: PendingEntry[] = [];
+        for (const entry of pending.values()) {
+          if (entries.length >= limit) break;
+          entries.push(entry);
+        }
+        const out: StoredMessage[] = [];
+        // One read per run of records that lie back to back in one segment.
+        for (let start = 0; start < entries.length; ) {
+          const first = entries[start] as PendingEntry;
+          let end = start + 1;
+          let last = first;
+          while (end < entries.length) {
+            const entry = entries[end] as PendingEntry;
+            if (entry.segment !== first.segment || entry.offset !== last.offset + last.length + 1)
+              break;
+            last = entry;
+            end++;
+          }
+          const length = last.offset + last.length - first.offset;
+          const buffer = Buffer.alloc(length);
+          await (await reader(first.segment)).read(buffer, 0, length, first.offset);
+          for (const line of buffer.toString('utf8').split('\n')) {
+            const record = decodeRecord(line);
+            if (!record) {
+              throw new InputFormatError(
+                `outbox segment ${first.segment.path} changed under the agent: a record no longer reads back`,
+              );
+            }
+            out.push(record);
+          }
+          start = end;
+        }
+        return out;
+      });
     },
     ack(seqs) {
       return serial(async () => {
         assertOpen();
         const known: number[] = [];
         for (const seq of seqs) {
-          const message = pending.get(seq);
-          if (!message) continue;
+          const entry = pending.get(seq);
+          if (!entry) continue;
           pending.delete(seq);
-          bytes -= messageBytes(message);
+          bytes -= entry.size;
           known.push(seq);
         }
         await writeAcks(known);
@@ -247,6 +307,8 @@ export async function openFileOutbox(options: FileOutboxOptions): Promise<Outbox
         await ackHandle.sync();
         await segmentHandle.close();
         await ackHandle.close();
+        for (const handle of readers.values()) await handle.close();
+        readers.clear();
       });
     },
   };
@@ -330,21 +392,32 @@ async function recover(dir: string) {
   }
   const names = (await readdir(dir)).filter((name) => SEGMENT.test(name)).sort();
   const segments: Segment[] = [];
-  const pending = new Map<number, StoredMessage>();
+  const pending = new Map<number, PendingEntry>();
   let nextSeq = 1;
   for (const name of names) {
     const firstSeq = Number(SEGMENT.exec(name)?.[1]);
     const path = join(dir, name);
-    segments.push({ firstSeq, path });
+    const segment = { firstSeq, path };
+    segments.push(segment);
     nextSeq = Math.max(nextSeq, firstSeq);
     const text = await readFile(path, 'utf8');
     let goodBytes = 0;
     for (const line of text.split('\n')) {
       const record = line === '' ? null : decodeRecord(line);
       if (!record) break;
-      goodBytes += Buffer.byteLength(line) + 1;
+      const length = Buffer.byteLength(line);
+      if (!acked.has(record.seq)) {
+        pending.set(record.seq, {
+          seq: record.seq,
+          enqueuedAtMs: record.enqueuedAtMs,
+          size: messageBytes(record),
+          segment,
+          offset: goodBytes,
+          length,
+        });
+      }
+      goodBytes += length + 1;
       nextSeq = Math.max(nextSeq, record.seq + 1);
-      if (!acked.has(record.seq)) pending.set(record.seq, record);
     }
     // A torn tail (power loss mid-write) is cut so new records start on a clean line.
     if (goodBytes < Buffer.byteLength(text)) await truncateTo(path, goodBytes);

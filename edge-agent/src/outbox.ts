@@ -61,8 +61,8 @@ export interface OutboxLimits {
 }
 
 export const DEFAULT_OUTBOX_MAX_MESSAGES = 200_000;
-/** The outbox mirrors pending messages in memory: this also bounds that memory (see README). */
-export const DEFAULT_OUTBOX_MAX_BYTES = 32 * 1024 * 1024;
+/** Disk the queue may take; its memory is an index of about 100 bytes per pending message. */
+export const DEFAULT_OUTBOX_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * The full-queue policy, shared by every implementation: returns how many of the oldest stored
