@@ -1,6 +1,7 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import {
   computeCrwBaselineMetrics,
   computeMetricSet,
@@ -147,6 +148,26 @@ describe('evaluate - command line', () => {
     expect((await resolveModel(stateDir, MODEL_DIR)).dir).toBe(MODEL_DIR);
     await expect(resolveModel(stateDir, 'challenger')).rejects.toThrow(NotFoundError);
     await expect(resolveModel(stateDir, 'challenger')).rejects.toThrow(/versions \[v7\]/);
+  });
+
+  it('fails naming the reasons when no row can be scored (a year without DHW context)', async () => {
+    const later = join(FIXTURES, 'gbr_aerial_2017_format.parquet');
+    const path = join(stateDir, 'gbr_2019.parquet');
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    await connection.run(
+      `COPY (SELECT PIXEL_ID, lon, lat, bleach_2019 FROM read_parquet('${later}')) TO '${path}' (FORMAT parquet)`,
+    );
+    connection.closeSync();
+    instance.closeSync();
+    await expect(
+      evaluateObservations({
+        observationPaths: [path],
+        dataDir: DATA_DIR,
+        context,
+        model: fixtureModel,
+      }),
+    ).rejects.toThrow(/no_context_for_year 40/);
   });
 
   it('refuses an ONNX file whose sha256 disagrees with its card', async () => {

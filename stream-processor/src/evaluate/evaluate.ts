@@ -8,6 +8,7 @@ import {
   computeMetricSet,
   DEFAULT_CHIP_SPEC,
   FEATURE_NAMES,
+  InputFormatError,
   loadModel,
   type MetricSet,
   ModelError,
@@ -119,6 +120,13 @@ export async function evaluateObservations(options: EvaluateOptions): Promise<Ev
     const dhwColumn = FEATURE_NAMES.indexOf(CRW_BASELINE_FEATURE);
     const kept = set.rows.filter((row) => !Number.isNaN(row.values[dhwColumn] as number));
     const n = kept.length;
+    if (n === 0) {
+      const reasons = new Map<string, number>();
+      for (const q of set.quarantined) reasons.set(q.reason, (reasons.get(q.reason) ?? 0) + 1);
+      throw new InputFormatError(
+        `no row of ${options.observationPaths.join(', ')} can be scored: ${set.rows.length} rows without DHW, quarantined ${[...reasons].map(([reason, count]) => `${reason} ${count}`).join(', ') || 'none'} (DHW context exists for 1985-2017 on the GBR)`,
+      );
+    }
     const width = columns.length;
     const features = new Float32Array(n * width);
     const size = chipLength(spec);
