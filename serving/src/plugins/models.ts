@@ -39,7 +39,7 @@ export default fp<ModelsPluginOptions>(
     const canary = createCanaryMonitor();
     let weight = options.canaryWeight;
     let lastError: string | null = 'models not loaded yet';
-    let reloading: Promise<ModelSet> | null = null;
+    let reloading: Promise<unknown> = Promise.resolve();
 
     async function load(alias: Alias, live: ServingModel[]): Promise<ServingModel | null> {
       const version = await app.registry.getAlias(alias);
@@ -84,16 +84,17 @@ export default fp<ModelsPluginOptions>(
       hub,
       canary,
       reload() {
-        // Concurrent reloads share one: the registry is read once and one set is swapped in.
-        reloading ??= reloadOnce()
+        // One reload at a time, in call order: each reads the registry after the previous
+        // swapped, so a reload asked for after an alias moved always sees the move.
+        const next = reloading
+          .catch(() => {})
+          .then(reloadOnce)
           .catch((error: unknown) => {
             lastError = error instanceof Error ? error.message : String(error);
             throw error;
-          })
-          .finally(() => {
-            reloading = null;
           });
-        return reloading;
+        reloading = next;
+        return next;
       },
       setWeight(next) {
         weight = next;
