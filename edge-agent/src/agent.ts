@@ -239,6 +239,7 @@ export async function startAgent(config: EdgeConfig, deps: AgentDeps): Promise<A
       modelName: model?.card.name ?? 'crw-rule',
       modelVersion: model?.card.version ?? 'none',
       modelThreshold: model?.card.threshold ?? 1,
+      variant: model ? updater.variantOf(model) : 'champion',
     });
   }
 

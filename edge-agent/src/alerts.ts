@@ -27,6 +27,7 @@ export interface Assessment {
   modelName: string;
   modelVersion: string;
   modelThreshold: number;
+  variant: 'champion' | 'challenger';
 }
 
 export interface Alerter {
@@ -64,7 +65,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
         dhw: a.dhw ?? 0,
         model_name: a.modelName,
         model_version: a.modelVersion,
-        variant: 'champion',
+        variant: a.variant,
         degraded: a.risk === null,
         top_features: [],
       });

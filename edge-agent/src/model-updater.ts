@@ -44,6 +44,8 @@ export interface ModelUpdater {
   restore(): Promise<Model | null>;
   /** Validates an announcement and acts on it; never throws for a bad one, it reports it. */
   handle(payload: unknown): Promise<UpdateOutcome>;
+  /** Which alias a model was announced as (a model from MODEL_DIR counts as champion). */
+  variantOf(model: Model): 'champion' | 'challenger';
 }
 
 const CURRENT_FILE = 'current.json';
@@ -59,6 +61,7 @@ export function createModelUpdater(options: ModelUpdaterOptions): ModelUpdater {
   const timeoutMs = options.downloadTimeoutMs ?? 60_000;
   // Announcements are handled one at a time, in arrival order.
   let chain: Promise<unknown> = Promise.resolve();
+  const challengers = new WeakSet<Model>();
 
   async function download(url: string): Promise<Uint8Array> {
     const response = await doFetch(url, { signal: AbortSignal.timeout(timeoutMs) }).catch(
@@ -117,11 +120,11 @@ export function createModelUpdater(options: ModelUpdaterOptions): ModelUpdater {
     }
   }
 
-  async function recordCurrent(dir: string, model: Model) {
+  async function recordCurrent(dir: string, model: Model, alias: ModelAnnouncement['alias']) {
     const tmp = join(options.modelsDir, `${CURRENT_FILE}.tmp`);
     await writeFile(
       tmp,
-      JSON.stringify({ dir, version: model.card.version, sha256: model.sha256 }),
+      JSON.stringify({ dir, version: model.card.version, sha256: model.sha256, alias }),
     );
     await rename(tmp, join(options.modelsDir, CURRENT_FILE));
   }
@@ -167,8 +170,9 @@ export function createModelUpdater(options: ModelUpdaterOptions): ModelUpdater {
         await model.close();
         throw error;
       }
+      if (announcement.alias === 'challenger') challengers.add(model);
       await slot.swap(model);
-      await recordCurrent(dir, model);
+      await recordCurrent(dir, model, announcement.alias);
       report(model);
       log.info({ sha256: model.sha256, from: running?.card.version ?? null }, 'model swapped');
       return 'swapped';
@@ -185,8 +189,9 @@ export function createModelUpdater(options: ModelUpdaterOptions): ModelUpdater {
     async restore() {
       const text = await readFile(join(options.modelsDir, CURRENT_FILE), 'utf8').catch(() => null);
       if (text === null) return null;
-      const { dir } = JSON.parse(text) as { dir: string };
+      const { dir, alias } = JSON.parse(text) as { dir: string; alias?: string };
       const model = await loadModel({ dir, backend: options.backend });
+      if (alias === 'challenger') challengers.add(model);
       await slot.swap(model);
       report(model);
       return model;
@@ -199,6 +204,7 @@ export function createModelUpdater(options: ModelUpdaterOptions): ModelUpdater {
         return outcome;
       });
     },
+    variantOf: (model) => (challengers.has(model) ? 'challenger' : 'champion'),
   };
 }
 

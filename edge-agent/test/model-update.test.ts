@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import {
   loadModel,
+  type Model,
   type ModelAnnouncement,
   mqttTopics,
   sha256Of,
@@ -119,9 +120,21 @@ describe('model update - download, verify, smoke test, swap', () => {
       version: 'v2',
     });
     expect(await updater.handle(announce('v2'))).toBe('already-running');
+    expect(updater.variantOf(slot.current() as Model)).toBe('champion');
     // Rollback to the model still held: instant, no download.
     expect(await updater.handle(announce('v1', { decision: 'rollback' }))).toBe('rolled-back');
     expect(slot.current()?.card.version).toBe('v1');
+    await slot.close();
+    await temp.remove();
+  });
+
+  it('challenger - an agent of the cohort runs it and labels its alerts challenger', async () => {
+    const { slot, updater, temp } = await updaterWithV1();
+    const challenger = announce('v2', { alias: 'challenger', decision: 'canary', canary_share: 1 });
+    expect(await updater.handle({ ...challenger, canary_share: 0 })).toBe('not-in-cohort');
+    expect(await updater.handle(challenger)).toBe('swapped');
+    expect(updater.variantOf(slot.current() as Model)).toBe('challenger');
+    expect(updater.variantOf(slot.previous() as Model)).toBe('champion');
     await slot.close();
     await temp.remove();
   });
