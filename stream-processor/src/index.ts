@@ -15,6 +15,7 @@ export * from './offline-store.js';
 export * from './online-store.js';
 export * from './processor.js';
 export * from './quarantine.js';
+export * from './replay.js';
 export * from './satellite-ingest.js';
 export * from './service.js';
 export * from './sites.js';

@@ -102,7 +102,7 @@ export const MODIS_SST_FILL = -32767;
  */
 export async function writeModisL3mSst(
   grid: SstGrid,
-  meta: { productName: string; timeCoverageStart: string; quality?: Int8Array },
+  meta: { productName: string; timeCoverageStart: string; quality?: Int8Array; gzip?: boolean },
 ): Promise<Uint8Array> {
   const { FS } = await h5wasm.ready;
   const path = `/modis-out-${process.pid}-${fileCounter++}.nc`;
@@ -123,14 +123,22 @@ export async function writeModisL3mSst(
     lon.create_attribute('units', 'degrees_east');
     lon.create_attribute('standard_name', 'longitude');
     const shape = [grid.lat.length, grid.lon.length];
-    const sst = file.create_dataset({ name: 'sst', data: packed, shape });
+    // OBPG files are chunked and deflated; mostly-fill grids shrink a hundredfold.
+    const packing = meta.gzip
+      ? {
+          chunks: [Math.min(256, shape[0] as number), Math.min(256, shape[1] as number)],
+          compression: 'gzip' as const,
+          compression_opts: 4,
+        }
+      : {};
+    const sst = file.create_dataset({ name: 'sst', data: packed, shape, ...packing });
     sst.create_attribute('long_name', 'Sea Surface Temperature');
     sst.create_attribute('scale_factor', Float32Array.of(MODIS_SST_SCALE));
     sst.create_attribute('add_offset', Float32Array.of(0));
     sst.create_attribute('_FillValue', Int16Array.of(MODIS_SST_FILL));
     sst.create_attribute('units', 'degree_C');
     sst.create_attribute('standard_name', 'sea_surface_temperature');
-    const qual = file.create_dataset({ name: 'qual_sst', data: quality, shape });
+    const qual = file.create_dataset({ name: 'qual_sst', data: quality, shape, ...packing });
     qual.create_attribute('long_name', 'Quality Levels, Sea Surface Temperature');
     qual.create_attribute('_FillValue', Int8Array.of(-1));
     file.create_attribute('product_name', meta.productName);
