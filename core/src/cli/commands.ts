@@ -57,6 +57,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     module: '@reefguard/stream-processor/cli/ingest',
   },
   {
+    name: 'replay',
+    summary: 'write a GBR bleaching season as MODIS L3m files and publish its buoy readings',
+    usage: 'replay --season YEAR [--out DIR] [--buoys N]',
+    module: '@reefguard/stream-processor/cli/replay',
+  },
+  {
     name: 'features',
     summary: 'export a training set: observations joined point-in-time with features and chips',
     usage: 'features export [--observations PATH]... [--sample-data] [--out DIR]',
@@ -67,6 +73,24 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'score a model and the CRW baseline on an observation file of any year',
     usage: 'evaluate --observations PATH [--model VERSION|ALIAS|DIR] [--json] [--html FILE]',
     module: '@reefguard/stream-processor/cli/evaluate',
+  },
+  {
+    name: 'train',
+    summary: 'train the XGBoost + ViT ensemble, export ONNX, register (model store and MLflow)',
+    usage: 'train [--training-set DIR | --sample-data] [--trials N] [--json] [--no-mlflow]',
+    python: 'train',
+  },
+  {
+    name: 'tune',
+    summary: 'Optuna TPE search over XGBoost and ViT knobs (SQLite or PostgreSQL study)',
+    usage: 'tune [--training-set DIR | --sample-data] [--trials N] [--storage URL]',
+    python: 'tune',
+  },
+  {
+    name: 'retrain-worker',
+    summary: 'retrain on requests from NATS JetStream, de-duplicated by request id',
+    usage: 'retrain-worker [--training-set DIR]',
+    python: 'retrain-worker',
   },
   {
     name: 'serve',

@@ -1,0 +1,89 @@
+import { isAbsolute, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  commonSettings,
+  loadConfig,
+  natsSubjects,
+  READING_UNITS,
+  readingId,
+} from '@reefguard/core';
+import { workspaceRoot } from '@reefguard/core/cli/workspace';
+import { connectNats, createSubjectPublisher } from '../connections.js';
+import { ensureReadingsConsumer } from '../jetstream-source.js';
+import { loadReplayPixels, seasonSst, writeReplaySeason } from '../replay.js';
+
+const USAGE = `usage: ./reefguard replay --season YEAR [--out DIR] [--buoys N]
+
+Writes one MODIS L3m-style daily SST file (NetCDF4) per day of the season (1 Dec YEAR-1 ..
+30 Apr YEAR) on a 0.01-degree grid over the 15,928 GBR reef pixels: each pixel's seasonal
+cycle plus a marine heatwave calibrated so that CRW DHW reaches the shipped annual maximum
+DHW of YEAR (1986-2017). Then publishes one noon water-temperature reading per day for the
+first N pixels (default 20, 0 for none) on JetStream. Serve --out over HTTP and run
+./reefguard ingest modis --base-url ... to ingest the files.
+
+  --out DIR   where the files go (default $REEFGUARD_STATE_DIR/replay/YEAR)`;
+
+/** `./reefguard replay --season YEAR`. */
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      season: { type: 'string' },
+      out: { type: 'string' },
+      buoys: { type: 'string', default: '20' },
+    },
+  });
+  const year = Number(values.season);
+  if (!values.season || !Number.isInteger(year)) {
+    console.error(USAGE);
+    return 2;
+  }
+  const config = loadConfig(commonSettings, process.env);
+  const root = workspaceRoot();
+  const stateDir = isAbsolute(config.STATE_DIR) ? config.STATE_DIR : join(root, config.STATE_DIR);
+  const outDir = values.out ?? join(stateDir, 'replay', String(year));
+  const started = performance.now();
+  const pixels = await loadReplayPixels(join(root, 'data/sample'), year);
+  const season = await writeReplaySeason(pixels, year, outDir);
+  console.log(
+    `${season.files.length} daily files for ${pixels.length} reef pixels in ${outDir} (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+  );
+  const buoys = pixels.slice(0, Number(values.buoys));
+  if (buoys.length === 0) return 0;
+  const sst = seasonSst(buoys, season.days, season.amplitudeC.slice(0, buoys.length), year);
+  const nc = await connectNats(config.NATS_URL, config.NATS_TOKEN);
+  try {
+    await ensureReadingsConsumer({ nc });
+    const publisher = createSubjectPublisher(nc);
+    let sent = 0;
+    for (const [t, day] of season.days.entries()) {
+      const observedAt = new Date(day * 86_400_000 + 43_200_000).toISOString();
+      for (const [p, pixel] of buoys.entries()) {
+        const station = `replay-${pixel.siteId}`;
+        const reading = {
+          schema_version: 1,
+          id: readingId(station, 'water_temperature', observedAt),
+          site_id: pixel.siteId,
+          station_id: station,
+          parameter: 'water_temperature',
+          value: Math.round((sst[t * buoys.length + p] as number) * 1000) / 1000,
+          unit: READING_UNITS.water_temperature,
+          observed_at: observedAt,
+          lat: pixel.lat,
+          lon: pixel.lon,
+          source: 'replay',
+        };
+        await publisher.publish(
+          natsSubjects.reading(pixel.siteId),
+          JSON.stringify(reading),
+          reading.id,
+        );
+        sent += 1;
+      }
+    }
+    console.log(`${sent} buoy readings published on ${natsSubjects.reading('{site}')}`);
+  } finally {
+    await nc.close();
+  }
+  return 0;
+}
