@@ -19,7 +19,7 @@ lint: bootstrap
 typecheck: bootstrap
 	node_modules/.bin/tsc -b
 	node_modules/.bin/tsc -p tsconfig.tests.json
-	trainer/.venv/bin/mypy trainer/src
+	trainer/.venv/bin/mypy --config-file trainer/pyproject.toml trainer/src
 
 # Deployment descriptions: Kustomize, checkov, actionlint, infra tests, cost report.
 infra-check:

@@ -75,6 +75,24 @@ export const COMMANDS: readonly CommandSpec[] = [
     module: '@reefguard/stream-processor/cli/evaluate',
   },
   {
+    name: 'train',
+    summary: 'train the XGBoost + ViT ensemble, export ONNX, register (model store and MLflow)',
+    usage: 'train [--training-set DIR | --sample-data] [--trials N] [--json] [--no-mlflow]',
+    python: 'train',
+  },
+  {
+    name: 'tune',
+    summary: 'Optuna TPE search over XGBoost and ViT knobs (SQLite or PostgreSQL study)',
+    usage: 'tune [--training-set DIR | --sample-data] [--trials N] [--storage URL]',
+    python: 'tune',
+  },
+  {
+    name: 'retrain-worker',
+    summary: 'retrain on requests from NATS JetStream, de-duplicated by request id',
+    usage: 'retrain-worker [--training-set DIR]',
+    python: 'retrain-worker',
+  },
+  {
     name: 'serve',
     summary: 'serve predictions, the risk map, metrics and the canary over HTTP (Fastify)',
     usage: 'serve [--host HOST] [--port PORT]',

@@ -1,0 +1,47 @@
+"""Units and monotone constraints of the feature catalogue.
+
+The catalogue has one definition, core/src/features/catalog.ts; this module reads the name,
+unit and monotone fields from that file instead of repeating them, so a feature added there
+is known here without a second edit.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+CATALOG_FILE = Path(__file__).resolve().parents[3] / "core" / "src" / "features" / "catalog.ts"
+
+_ENTRY = re.compile(
+    r"name:\s*'(?P<name>[a-z0-9_]+)',\s*unit:\s*'(?P<unit>[^']*)',\s*cadence:\s*'[a-z]+',"
+    r"\s*monotone:\s*(?P<monotone>-?[01]),"
+)
+
+
+@dataclass(frozen=True)
+class FeatureInfo:
+    name: str
+    unit: str
+    monotone: int
+
+
+@cache
+def load_catalog(path: Path = CATALOG_FILE) -> dict[str, FeatureInfo]:
+    entries = {
+        m["name"]: FeatureInfo(m["name"], m["unit"], int(m["monotone"]))
+        for m in _ENTRY.finditer(path.read_text())
+    }
+    if not entries:
+        raise ValueError(f"{path}: no feature definitions found (has the catalogue moved?)")
+    return entries
+
+
+def describe(name: str) -> FeatureInfo:
+    catalog = load_catalog()
+    if name not in catalog:
+        raise KeyError(f"feature {name!r} is not in {CATALOG_FILE}; known: {sorted(catalog)}")
+    return catalog[name]
+
+
+def monotone_constraints(names: list[str]) -> list[int]:
+    return [describe(name).monotone for name in names]

@@ -1,0 +1,135 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reefguard_trainer import contracts, export, splits
+from reefguard_trainer.card import sha256_file
+from reefguard_trainer.data import load_training_set
+from reefguard_trainer.ensemble import fit_combiner
+from reefguard_trainer.train import TrainOptions, predict_out_of_fold, select_features, train
+from reefguard_trainer.vit import VitParams, fit_vit, predict_vit_logit
+from reefguard_trainer.xgb import XgbParams, fit_xgb, predict_xgb
+
+QUICK = TrainOptions(XgbParams(n_estimators=30), VitParams(epochs=2, max_rows=500), seed=3)
+
+
+@pytest.fixture(scope="module")
+def members(training_set_dir: Path):
+    ts = load_training_set(training_set_dir)
+    features = select_features(ts)
+    x, y = ts.matrix(features), ts.labels
+    xgb_model = fit_xgb(x, y, features, QUICK.xgb, QUICK.seed, 2)
+    vit_model = fit_vit(ts.chips, y, QUICK.vit, QUICK.seed, 2)
+    combiner = fit_combiner(predict_xgb(xgb_model, x), predict_vit_logit(vit_model, ts.chips, 2), y)
+    graph = export.build_ensemble_graph(
+        xgb_model, vit_model, combiner, len(features), ts.chips.shape[1:]
+    )
+    return ts, features, xgb_model, vit_model, combiner, graph.SerializeToString()
+
+
+@pytest.fixture(scope="module")
+def trained(training_set_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("model")
+    card = train(load_training_set(training_set_dir), out, "1", QUICK)
+    return out, card
+
+
+def test_onnx_graph_reproduces_native_ensemble_within_1e_5(members) -> None:
+    ts, _, xgb_model, vit_model, combiner, model_bytes = members
+    x = ts.matrix(select_features(ts))
+    native = export.predict_native(xgb_model, vit_model, combiner, x, ts.chips)
+    onnx_risk = export.run_onnx(model_bytes, x, ts.chips)
+    assert onnx_risk.shape == (len(x),)
+    assert export.check_parity(native, onnx_risk) < 1e-5
+
+
+def test_parity_check_fails_the_export_when_predictions_differ() -> None:
+    with pytest.raises(export.ParityError):
+        export.check_parity(np.array([0.5], np.float32), np.array([0.5001], np.float32))
+
+
+@pytest.mark.parametrize("feature", ["dhw", "dhw_max_ytd", "hotspot"])
+def test_raising_heat_stress_never_lowers_risk_native_and_onnx(members, feature: str) -> None:
+    ts, features, xgb_model, vit_model, combiner, model_bytes = members
+    column = features.index(feature)
+    x = ts.matrix(features)[:40].copy()
+    chips = ts.chips[:40]
+    previous_native = previous_onnx = None
+    for value in np.linspace(0, 20, 15):
+        x[:, column] = value
+        native = export.predict_native(xgb_model, vit_model, combiner, x, chips)
+        onnx_risk = export.run_onnx(model_bytes, x, chips)
+        if previous_native is not None:
+            assert np.all(native >= previous_native - 1e-7)
+            assert np.all(onnx_risk >= previous_onnx - 1e-6)
+        previous_native, previous_onnx = native, onnx_risk
+    # the constraint is not vacuous: heat stress does move the risk
+    x[:, column] = 0
+    low = export.run_onnx(model_bytes, x, chips)
+    x[:, column] = 20
+    assert np.mean(export.run_onnx(model_bytes, x, chips) - low) >= 0
+
+
+def test_same_seed_gives_identical_models(training_set_dir: Path) -> None:
+    ts = load_training_set(training_set_dir)
+    features = select_features(ts)
+    x, y = ts.matrix(features), ts.labels
+    runs = [
+        (
+            predict_xgb(fit_xgb(x, y, features, QUICK.xgb, 11, 2), x),
+            predict_vit_logit(fit_vit(ts.chips, y, QUICK.vit, 11, 2), ts.chips, 2),
+        )
+        for _ in range(2)
+    ]
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+def test_held_out_event_and_block_rows_never_train_their_fold(training_set_dir: Path) -> None:
+    ts = load_training_set(training_set_dir)
+    groups = splits.assign_event_groups(ts.rows["event"]).to_numpy()
+    blocks = splits.assign_spatial_blocks(ts.rows, 2)
+    folds = splits.make_folds(ts.rows, 2)
+    tested = np.concatenate([f.test for f in folds])
+    assert sorted(tested.tolist()) == list(range(len(ts.rows)))  # every row tested once
+    for fold in folds:
+        assert set(groups[fold.train]).isdisjoint(set(groups[fold.test]))
+        assert set(blocks[fold.train]).isdisjoint(set(blocks[fold.test]))
+    oof = predict_out_of_fold(ts, select_features(ts), QUICK)
+    row_ids = ts.rows["row_id"].to_numpy()
+    for fold in folds:
+        assert set(oof.train_rows_seen[fold.name]).isdisjoint(set(row_ids[fold.test]))
+
+
+def test_features_of_existing_rows_unchanged_when_later_data_is_added(tmp_path: Path) -> None:
+    from conftest import write_training_set
+
+    small = load_training_set(write_training_set(tmp_path / "a", rows_per_event=30, seed=5))
+    larger = load_training_set(write_training_set(tmp_path / "b", rows_per_event=30, seed=5))
+    np.testing.assert_array_equal(small.matrix(), larger.matrix())
+    np.testing.assert_array_equal(small.chips, larger.chips)
+
+
+def test_card_validates_and_names_the_exported_graph(trained) -> None:
+    out, _card = trained
+    written = json.loads((out / "model-card.json").read_text())
+    contracts.validate("model-card", written)
+    assert written["files"]["model"]["sha256"] == sha256_file(out / "model.onnx")
+    assert [f["name"] for f in written["features"]][:2] == ["dhw", "dhw_max_ytd"]
+    assert all(len(f["psi_reference"]["edges"]) <= 11 for f in written["features"])
+    assert sum(written["features"][1]["psi_reference"]["shares"]) == pytest.approx(1)
+    assert 0 < written["threshold"] < 1
+    assert sum(written["ensemble"]["weights"]) == pytest.approx(1)
+    events = {e["event"] for e in written["metrics"]["held_out_events"]}
+    assert events == {"gbr-1998", "gbr-2002", "gcbd-2005", "gcbd-2006"}
+    assert len(written["chip"]["normalisation"]) == 4
+    for plot in ("reliability.png", "event-skill.png", "risk-map.png"):
+        assert (out / "plots" / plot).stat().st_size > 1000
+
+
+def test_model_beats_chance_on_held_out_events_of_a_learnable_fixture(trained) -> None:
+    _, card = trained
+    overall = card["metrics"]["overall"]["model"]
+    assert overall["auroc"] > 0.75
