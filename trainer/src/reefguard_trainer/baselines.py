@@ -15,8 +15,12 @@ ALERT_LEVEL_1_DHW = 4.0
 
 
 def score_crw_rule(dhw: np.ndarray, labels: np.ndarray) -> dict[str, object]:
+    """AUROC and PR-AUC rank by DHW; F1, Peirce and Brier judge the 0/1 alert (as `evaluate`)."""
     filled = np.nan_to_num(dhw, nan=0.0)
-    return compute_metric_set(filled, labels, ALERT_LEVEL_1_DHW, probability=False)
+    scores = compute_metric_set(filled, labels, ALERT_LEVEL_1_DHW, probability=False)
+    alert = (filled >= ALERT_LEVEL_1_DHW).astype(np.float64)
+    scores["brier"] = float(np.mean((alert - labels) ** 2)) if len(labels) else None
+    return scores
 
 
 def fit_dhw_logistic(dhw: np.ndarray, labels: np.ndarray) -> LogisticRegression:

@@ -100,7 +100,7 @@ def train(training_set: TrainingSet, out_dir: Path, version: str, options: Train
     features = select_features(training_set)
     rows, y = training_set.rows, training_set.labels
     oof = predict_out_of_fold(training_set, features, options)
-    combiner = fit_combiner(oof.p_xgb, oof.vit_logit, y)
+    combiner = fit_combiner(oof.p_xgb, oof.vit_logit, y, rows["event"].to_numpy())
     risk = predict_ensemble(combiner, oof.p_xgb, oof.vit_logit)
     threshold = choose_threshold(risk, y)
     events = score_events(rows, risk, oof.p_dhw_logistic, threshold)

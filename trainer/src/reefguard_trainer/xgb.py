@@ -39,7 +39,9 @@ def fit_xgb(
         reg_lambda=params.reg_lambda,
         monotone_constraints=tuple(monotone_constraints(features)),
         tree_method="hist",
-        n_jobs=threads,
+        # One OpenMP thread: on these small tables a second thread costs more (spin-waiting
+        # against torch's pool on a shared 2-core machine) than it saves.
+        n_jobs=min(threads, 1),
         random_state=seed,
         **params.extra,
     )
