@@ -9,24 +9,29 @@ OUT="$REEFGUARD_STATE_DIR/out"
 mkdir -p "$OUT"
 step() { printf '\n[demo %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
-step "1/3 local stack: private Mosquitto, NATS JetStream and Redis on loopback"
+step "local stack: private Mosquitto, NATS JetStream and Redis on loopback"
 ./reefguard services start
 trap './reefguard services stop >/dev/null' EXIT
+# Every later step talks to this stack.
+eval "$(./reefguard services env)"
 
-step "2/3 contracts: JSON Schema of every message, topic table"
+step "contracts: JSON Schema of every message, topic table"
 ./reefguard schemas --out "$OUT/schemas"
 ./reefguard topics
 
-step "3/3 shipped observation data"
+step "shipped observation data"
 trainer/.venv/bin/python - <<'PY'
 import duckdb
 for name in ["gbr_aerial_bleaching_1998_2002", "gbr_dhw_annual_max_1985_2017", "gcbd_reefcheck_1998_2015"]:
-    n = duckdb.sql(f"select count(*) from 'data/sample/{name}.parquet'").fetchone()[0]
+    n = duckdb.sql(f"select count(*) from 'data/sample/{name}.parquet'").fetchall()[0][0]
     print(f"  {name}: {n} rows")
 PY
 
 step "training set: shipped observations joined point-in-time with features and ViT chips"
 ./reefguard features export --sample-data --out "$REEFGUARD_STATE_DIR/training-set"
+
+step "train: XGBoost + ViT ensemble, leave-one-event-out against the CRW baseline, ONNX + card, MLflow"
+./reefguard train --training-set "$REEFGUARD_STATE_DIR/training-set"
 
 step "heat stress: NOAA CRW HotSpot, DHW and alert levels at Lizard Island 2010-2025, against NOAA's own"
 ./reefguard heat-stress --sst test/fixtures/crw/lizard_island_crw5km_2010_2025_erddap.nc \
