@@ -1,14 +1,10 @@
 import { jetstream } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { type BuoyReading, featureVectorSchema } from '@reefguard/core';
-import {
-  type BatchOutcome,
-  type StreamProcessor,
-  startStreamProcessor,
-} from '@reefguard/stream-processor';
-import { Redis } from 'ioredis';
+import type { BatchOutcome, StreamProcessor } from '@reefguard/stream-processor';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventually, isolation, reading } from './stream-helpers.js';
+import { eventually, type isolation, reading, startIsolatedProcessor } from './stream-helpers.js';
 
 const { natsUrl, redisUrl } = inject('stack');
 
@@ -17,30 +13,19 @@ describe('stream processor - event time, lateness, point in time, TTL', () => {
   let redis: Redis;
   let processor: StreamProcessor;
   let iso: Awaited<ReturnType<typeof isolation>>;
-  const outcomes: BatchOutcome[] = [];
-
+  let outcomes: BatchOutcome[];
+  let harness: Awaited<ReturnType<typeof startIsolatedProcessor>>;
   beforeAll(async () => {
-    iso = await isolation();
-    nc = await connect({ servers: natsUrl });
-    redis = new Redis(redisUrl);
-    processor = await startStreamProcessor({
-      ...iso.options,
-      nc,
-      redis,
-      offlinePath: `${iso.dir}/offline.duckdb`,
-      allowedLatenessMs: 2 * 60 * 60 * 1000,
-      onlineTtlSeconds: 2,
-      afterAck: (o) => {
-        outcomes.push(o);
+    harness = await startIsolatedProcessor(
+      { natsUrl, redisUrl },
+      {
+        allowedLatenessMs: 2 * 60 * 60 * 1000,
+        onlineTtlSeconds: 2,
       },
-    });
+    );
+    ({ nc, redis, processor, iso, outcomes } = harness);
   });
-  afterAll(async () => {
-    await processor.close();
-    await nc.close();
-    await redis.quit();
-    await iso.cleanup();
-  });
+  afterAll(() => harness.close());
 
   async function publish(readings: BuoyReading[]) {
     const js = jetstream(nc);

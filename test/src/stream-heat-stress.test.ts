@@ -1,31 +1,24 @@
 import { readFile } from 'node:fs/promises';
 import { jetstream } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { parseCsvColumns, readClimatologyGeotiff } from '@reefguard/core';
 import {
-  type BatchOutcome,
   createCrwHeatStress,
   createSiteRegistry,
   type StreamProcessor,
-  startStreamProcessor,
 } from '@reefguard/stream-processor';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventually, isolation, reading } from './stream-helpers.js';
+import { eventually, type isolation, reading, startIsolatedProcessor } from './stream-helpers.js';
 
 const { natsUrl, redisUrl } = inject('stack');
 const FIXTURES = new URL('../fixtures/crw/', import.meta.url);
 
 describe('stream processor - CRW heat stress from live readings', () => {
   let nc: NatsConnection;
-  let redis: Redis;
   let processor: StreamProcessor;
   let iso: Awaited<ReturnType<typeof isolation>>;
-  const outcomes: BatchOutcome[] = [];
+  let harness: Awaited<ReturnType<typeof startIsolatedProcessor>>;
   beforeAll(async () => {
-    iso = await isolation();
-    nc = await connect({ servers: natsUrl });
-    redis = new Redis(redisUrl);
     const climatology = await readClimatologyGeotiff(
       await readFile(new URL('lizard_island_monthly_mean_climatology.tif', FIXTURES)),
     );
@@ -38,24 +31,13 @@ describe('stream processor - CRW heat stress from live readings', () => {
         monthlyMeanC: [...climatology.monthlyMeanAt(0)],
       },
     ]);
-    processor = await startStreamProcessor({
-      ...iso.options,
-      sites,
-      nc,
-      redis,
-      heat: createCrwHeatStress(),
-      offlinePath: `${iso.dir}/offline.duckdb`,
-      afterAck: (o) => {
-        outcomes.push(o);
-      },
-    });
+    harness = await startIsolatedProcessor(
+      { natsUrl, redisUrl },
+      { sites, heat: createCrwHeatStress() },
+    );
+    ({ nc, processor, iso } = harness);
   });
-  afterAll(async () => {
-    await processor.close();
-    await nc.close();
-    await redis.quit();
-    await iso.cleanup();
-  });
+  afterAll(() => harness.close());
 
   it('reproduces NOAA CRW DHW, HotSpot, anomaly and alert level of Lizard Island, March 2016', async () => {
     const csv = parseCsvColumns(

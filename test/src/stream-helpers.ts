@@ -2,12 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
 import { type BuoyReading, READING_UNITS, readingId } from '@reefguard/core';
 import {
+  type BatchOutcome,
   createSiteRegistry,
   type SiteProfile,
   type StreamProcessorOptions,
+  startStreamProcessor,
 } from '@reefguard/stream-processor';
+import { Redis } from 'ioredis';
 
 /** Davies Reef-like sites: MMM and monthly means of a central GBR reef. */
 export const SITE_MONTHLY_MEAN_C = [
@@ -75,4 +79,41 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * One processor on the shared stack under isolated names, with its own NATS and Redis
+ * connections and the outcome of every acknowledged batch; `close()` releases all of it.
+ */
+export async function startIsolatedProcessor(
+  stack: { natsUrl: string; redisUrl: string },
+  overrides: Partial<StreamProcessorOptions> = {},
+) {
+  const iso = await isolation();
+  const nc = await connect({ servers: stack.natsUrl });
+  const redis = new Redis(stack.redisUrl);
+  const outcomes: BatchOutcome[] = [];
+  const processor = await startStreamProcessor({
+    ...iso.options,
+    nc,
+    redis,
+    offlinePath: `${iso.dir}/offline.duckdb`,
+    afterAck: (outcome) => {
+      outcomes.push(outcome);
+    },
+    ...overrides,
+  });
+  return {
+    iso,
+    nc,
+    redis,
+    processor,
+    outcomes,
+    async close() {
+      await processor.close();
+      await nc.close();
+      await redis.quit();
+      await iso.cleanup();
+    },
+  };
 }

@@ -1,13 +1,9 @@
 import { jetstream } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import {
-  type BatchOutcome,
-  type StreamProcessor,
-  startStreamProcessor,
-} from '@reefguard/stream-processor';
-import { Redis } from 'ioredis';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { BatchOutcome, StreamProcessor } from '@reefguard/stream-processor';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventually, isolation, reading } from './stream-helpers.js';
+import { eventually, type isolation, reading, startIsolatedProcessor } from './stream-helpers.js';
 
 const { natsUrl, redisUrl } = inject('stack');
 
@@ -16,27 +12,13 @@ describe('stream processor - quarantine', () => {
   let redis: Redis;
   let processor: StreamProcessor;
   let iso: Awaited<ReturnType<typeof isolation>>;
-  const outcomes: BatchOutcome[] = [];
+  let outcomes: BatchOutcome[];
+  let harness: Awaited<ReturnType<typeof startIsolatedProcessor>>;
   beforeAll(async () => {
-    iso = await isolation();
-    nc = await connect({ servers: natsUrl });
-    redis = new Redis(redisUrl);
-    processor = await startStreamProcessor({
-      ...iso.options,
-      nc,
-      redis,
-      offlinePath: `${iso.dir}/offline.duckdb`,
-      afterAck: (o) => {
-        outcomes.push(o);
-      },
-    });
+    harness = await startIsolatedProcessor({ natsUrl, redisUrl }, {});
+    ({ nc, redis, processor, iso, outcomes } = harness);
   });
-  afterAll(async () => {
-    await processor.close();
-    await nc.close();
-    await redis.quit();
-    await iso.cleanup();
-  });
+  afterAll(() => harness.close());
 
   it('sets each bad input aside with a machine-readable reason and keeps the good ones', async () => {
     const good = reading('18-054', '2024-02-01T03:00:00Z', 28.25);
