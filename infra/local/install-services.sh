@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages of the local stack are installed: mosquitto, nats-server,
-# redis-server, and chromium for the risk-map page test. Installs the missing ones with
+# redis-server, Prometheus and Alertmanager (with promtool and amtool) for monitoring, and
+# chromium for the risk-map page test. Installs the missing ones with
 # apt-get when running as root (or with sudo).
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/usr/local/sbin"
@@ -9,6 +10,8 @@ missing=()
 command -v mosquitto >/dev/null || missing+=(mosquitto)
 command -v nats-server >/dev/null || missing+=(nats-server)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v promtool >/dev/null || missing+=(prometheus)
+command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
 # The risk-map page is tested in real headless Chromium (serving/test/page.test.ts).
 command -v chromium >/dev/null || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
