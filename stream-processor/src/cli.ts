@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { commonSettings, loadConfig, modelCardSchema, secret } from '@reefguard/core';
@@ -10,7 +9,7 @@ import { connectNats, connectRedis } from './connections.js';
 import { DEFAULT_ALLOWED_LATENESS_MS } from './event-state.js';
 import { loadGbrSites } from './gbr-sites.js';
 import { createCrwHeatStress } from './heat-stress.js';
-import { createProcessorMetrics } from './metrics.js';
+import { createProcessorMetrics, DEFAULT_METRICS_HOST, startMetricsServer } from './metrics.js';
 import { createMonitoring } from './monitoring.js';
 import { createMqttSource } from './mqtt-source.js';
 import { startStreamProcessor } from './service.js';
@@ -28,9 +27,12 @@ Run several instances with different --instance names to share the load.
   --source        jetstream (default) or mqtt
   --instance      this instance's name (default "0"): its DuckDB file and MQTT client id
   --card PATH     champion model card for streaming PSI (default: none, no drift checks)
-  --metrics-port  serve Prometheus metrics on this loopback port (default: off)
+  --metrics-port  serve Prometheus metrics on this port (default: off), on
+                  REEFGUARD_METRICS_HOST (default 127.0.0.1; 0.0.0.0 for a scraper
+                  outside the host or pod)
 
-settings: REEFGUARD_SLACK_WEBHOOK_URL (secret, optional), REEFGUARD_ALLOWED_LATENESS_MINUTES`;
+settings: REEFGUARD_SLACK_WEBHOOK_URL (secret, optional), REEFGUARD_ALLOWED_LATENESS_MINUTES,
+          REEFGUARD_METRICS_HOST`;
 
 const settings = {
   ...commonSettings,
@@ -39,6 +41,7 @@ const settings = {
     .number()
     .positive()
     .default(DEFAULT_ALLOWED_LATENESS_MS / 60_000),
+  METRICS_HOST: z.union([z.ipv4(), z.ipv6(), z.literal('localhost')]).default(DEFAULT_METRICS_HOST),
 };
 
 /** `./reefguard stream-processor`: runs until SIGINT/SIGTERM. */
@@ -61,7 +64,20 @@ export async function run(args: string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
+  const metricsPort = values['metrics-port'] === undefined ? null : Number(values['metrics-port']);
+  if (
+    metricsPort !== null &&
+    !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort < 65536)
+  ) {
+    console.error(`--metrics-port must be a port number 0..65535, got "${values['metrics-port']}"`);
+    return 2;
+  }
   const config = loadConfig(settings, process.env);
+  // Listened for from the start: a stop during start-up still closes what was opened.
+  const stop = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
   const log = pino({ level: config.LOG_LEVEL });
   const root = workspaceRoot();
   const stateDir = isAbsolute(config.STATE_DIR) ? config.STATE_DIR : join(root, config.STATE_DIR);
@@ -71,9 +87,18 @@ export async function run(args: string[]): Promise<number> {
   const card = values.card
     ? modelCardSchema.parse(JSON.parse(await readFile(values.card, 'utf8')))
     : null;
+  const metrics = createProcessorMetrics();
+  // Bound first: a port taken or a host not on this machine fails before anything connects.
+  const server =
+    metricsPort === null
+      ? null
+      : await startMetricsServer({
+          registry: metrics.registry,
+          port: metricsPort,
+          host: config.METRICS_HOST,
+        });
   const nc = await connectNats(config.NATS_URL, config.NATS_TOKEN);
   const redis = await connectRedis(config.REDIS_URL);
-  const metrics = createProcessorMetrics();
   const notifier = config.SLACK_WEBHOOK_URL
     ? createSlackNotifier({
         webhookUrl: config.SLACK_WEBHOOK_URL,
@@ -105,26 +130,21 @@ export async function run(args: string[]): Promise<number> {
       await monitoring.afterAck(outcome).catch((e: unknown) => log.warn({ err: e }, 'monitoring'));
     },
   });
-  const server = values['metrics-port']
-    ? createServer(async (_req, res) => {
-        res.setHeader('content-type', metrics.registry.contentType);
-        res.end(await metrics.registry.metrics());
-      }).listen(Number(values['metrics-port']), '127.0.0.1')
-    : null;
   log.info(
-    { source: values.source, instance: values.instance, sites: sites.size },
+    {
+      source: values.source,
+      instance: values.instance,
+      sites: sites.size,
+      ...(server ? { metrics: `${server.host}:${server.port}` } : {}),
+    },
     'stream processor running',
   );
-  const stop = new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
   const failed = processor.done.then(
     () => null,
     (e: unknown) => e,
   );
   const error = await Promise.race([stop.then(() => null), failed]);
-  server?.close();
+  await server?.close();
   await processor.close();
   await nc.close();
   await redis.quit();

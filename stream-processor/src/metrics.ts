@@ -1,3 +1,6 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TransportError } from '@reefguard/core';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The processor's Prometheus metrics, on a registry of their own (no global state). */
@@ -37,3 +40,56 @@ export function createProcessorMetrics(registry = new Registry()) {
 }
 
 export type ProcessorMetrics = ReturnType<typeof createProcessorMetrics>;
+
+/** Where the metrics server listens unless told otherwise: loopback only. */
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
+
+export interface MetricsServer {
+  /** The bound address (host as bound, the real port when 0 was asked for). */
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `registry` in the Prometheus text format on `host:port` (every path answers with
+ * the metrics). Resolves once listening; rejects naming the address when it cannot bind.
+ */
+export async function startMetricsServer(options: {
+  registry: Registry;
+  port: number;
+  host?: string;
+}): Promise<MetricsServer> {
+  const host = options.host ?? DEFAULT_METRICS_HOST;
+  const server = createServer(async (_req, res) => {
+    try {
+      const body = await options.registry.metrics();
+      res.setHeader('content-type', options.registry.contentType);
+      res.end(body);
+    } catch (error) {
+      res.statusCode = 500;
+      res.end(String(error));
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) =>
+      reject(
+        new TransportError(`metrics server cannot listen on ${host}:${options.port}`, {
+          cause: error,
+        }),
+      ),
+    );
+    server.listen(options.port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    host: address.address,
+    port: address.port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // A scraper's keep-alive connection would hold close() open until it times out.
+        server.closeAllConnections();
+      }),
+  };
+}
