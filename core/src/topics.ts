@@ -25,6 +25,7 @@ export const natsSubjects = {
   retrainRequests: `${NATS_ROOT}.retrain.requests`,
   retrainResults: `${NATS_ROOT}.retrain.results`,
   modelAnnouncements: `${NATS_ROOT}.models.announcements`,
+  rolloutDecisions: `${NATS_ROOT}.models.decisions`,
   quarantine: (source: string) => `${NATS_ROOT}.quarantine.${source}`,
 } as const;
 
@@ -35,6 +36,17 @@ export const STREAMS = {
   RETRAIN: `${NATS_ROOT}.retrain.>`,
   MODELS: `${NATS_ROOT}.models.>`,
   QUARANTINE: `${NATS_ROOT}.quarantine.>`,
+} as const;
+
+/**
+ * The JetStream streams of the closed loop (drift -> retrain -> rollout), kept so that
+ * `reefguard trace` can read a whole chain back. Whoever starts first creates the stream;
+ * a stream that already takes the subjects is used as it is.
+ */
+export const LOOP_STREAMS = {
+  drift: { name: 'REEFGUARD_DRIFT', subjects: [STREAMS.DRIFT] },
+  retrain: { name: 'REEFGUARD_RETRAIN', subjects: [STREAMS.RETRAIN] },
+  models: { name: 'REEFGUARD_MODELS', subjects: [STREAMS.MODELS] },
 } as const;
 
 export interface TopicEntry {
@@ -101,10 +113,22 @@ export const TOPIC_TABLE: readonly TopicEntry[] = [
     consumers: 'trainer retrain worker',
   },
   {
+    topic: `NATS ${NATS_ROOT}.retrain.results`,
+    payload: 'retrain-result',
+    producer: 'trainer retrain worker',
+    consumers: 'serving rollout controller (durable consumer)',
+  },
+  {
     topic: `NATS ${NATS_ROOT}.models.announcements / MQTT ${MQTT_ROOT}/models/announcements`,
     payload: 'model-announcement',
     producer: 'serving (promotion, canary, rollback)',
     consumers: 'edge-agent',
+  },
+  {
+    topic: `NATS ${NATS_ROOT}.models.decisions`,
+    payload: 'rollout-decision',
+    producer: 'serving (promotion, canary, rollback)',
+    consumers: 'trace, report',
   },
   {
     topic: `NATS ${NATS_ROOT}.quarantine.{source}`,

@@ -83,6 +83,9 @@ export function createDriftMonitor(options: DriftMonitorOptions): DriftMonitor {
     });
   }
   const episodeFeatures = new Set<string>();
+  // One trace id per drift episode: its drifted events, the retrain request and everything
+  // the rollout does with it share it; it ends when no feature is drifted any more.
+  let episodeTrace: string | null = null;
 
   async function check(name: string, state: FeatureDrift) {
     const t = now();
@@ -91,10 +94,11 @@ export function createDriftMonitor(options: DriftMonitorOptions): DriftMonitor {
     state.sinceCheck = 0;
     const drifted = psi > threshold;
     options.metrics.psi.set({ feature: name }, psi);
+    if (drifted) episodeTrace ??= randomUUID();
     await options.publishDrift({
       schema_version: 1,
       id: `${options.card.version}/${name}/${t}`,
-      trace_id: randomUUID(),
+      trace_id: drifted ? (episodeTrace as string) : randomUUID(),
       feature: name,
       psi,
       threshold,
@@ -108,6 +112,7 @@ export function createDriftMonitor(options: DriftMonitorOptions): DriftMonitor {
       state.driftedChecks = 0;
       state.driftedSinceMs = null;
       episodeFeatures.delete(name);
+      if ([...features.values()].every((f) => f.driftedChecks === 0)) episodeTrace = null;
       return;
     }
     state.driftedChecks += 1;
@@ -115,7 +120,7 @@ export function createDriftMonitor(options: DriftMonitorOptions): DriftMonitor {
     if (state.driftedChecks < sustainChecks || t - state.driftedSinceMs < sustainMs) return;
     episodeFeatures.add(name);
     if (!(await claim(`retrain:${options.card.version}`, RETRAIN_DEDUP_MS))) return;
-    const traceId = randomUUID();
+    const traceId = episodeTrace ?? randomUUID();
     const drifting = [...episodeFeatures];
     await options.publishRetrain({
       schema_version: 1,

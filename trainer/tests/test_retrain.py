@@ -12,8 +12,9 @@ from typing import Any
 import nats
 import pytest
 
+from reefguard_trainer import contracts
 from reefguard_trainer.pipeline import Settings, run_training
-from reefguard_trainer.retrain import run_worker
+from reefguard_trainer.retrain import run_worker, trace_tags
 from reefguard_trainer.train import TrainOptions
 from reefguard_trainer.vit import VitParams
 from reefguard_trainer.xgb import XgbParams
@@ -51,7 +52,7 @@ def request(request_id: str) -> dict[str, Any]:
     return {
         "schema_version": 1,
         "id": request_id,
-        "trace_id": "trace-0001-abcd",
+        "trace_id": f"trace-{request_id}-abcd",
         "reason": "drift",
         "features": ["dhw_max_ytd"],
         "requested_at": "2026-11-29T04:00:00.000Z",
@@ -59,7 +60,7 @@ def request(request_id: str) -> dict[str, Any]:
     }
 
 
-def test_worker_trains_once_per_request_id_and_publishes_the_result(
+def test_worker_trains_once_per_request_id_and_publishes_contract_results(
     nats_url: str, training_set_dir: Path, tmp_path: Path
 ) -> None:
     subjects = (f"test.{tmp_path.name}.requests", f"test.{tmp_path.name}.results")
@@ -70,8 +71,9 @@ def test_worker_trains_once_per_request_id_and_publishes_the_result(
 
     def retrain(req: dict[str, Any], _scratch: Path) -> dict[str, Any]:
         calls.append(req["id"])
-        result = run_training(settings, training_set_dir, options, use_mlflow=False)
-        return {"version": result["version"], "aliases": result["aliases"]}
+        if req["id"] == "r-3":
+            raise FileNotFoundError("no training set at /nowhere")
+        return run_training(settings, training_set_dir, options, use_mlflow=False)
 
     async def scenario() -> tuple[int, list[dict[str, Any]]]:
         stop = asyncio.Event()
@@ -81,12 +83,13 @@ def test_worker_trains_once_per_request_id_and_publishes_the_result(
         connection = await nats.connect(nats_url)
         js = connection.jetstream()
         await asyncio.sleep(1.0)  # the worker creates the stream
-        for request_id in ("r-1", "r-1", "r-2"):  # r-1 redelivered: same effect once
+        await js.publish(subjects[0], b'{"id": "no schema"}')  # dropped, never trained
+        for request_id in ("r-1", "r-1", "r-2", "r-3"):  # r-1 redelivered: same effect once
             await js.publish(subjects[0], json.dumps(request(request_id)).encode())
         results = []
         subscription = await js.subscribe(subjects[1])
         deadline = time.monotonic() + 120
-        while len(results) < 2 and time.monotonic() < deadline:
+        while len(results) < 3 and time.monotonic() < deadline:
             try:
                 message = await subscription.next_msg(timeout=1)
                 results.append(json.loads(message.data))
@@ -95,14 +98,36 @@ def test_worker_trains_once_per_request_id_and_publishes_the_result(
                 continue
         await asyncio.sleep(1.0)
         stop.set()
-        trained = await worker
+        handled = await worker
         await connection.close()
-        return trained, results
+        return handled, results
 
-    trained, results = asyncio.run(scenario())
-    assert calls == ["r-1", "r-2"]
-    assert trained == 2
-    assert [(r["request_id"], r["version"]) for r in results] == [("r-1", "1"), ("r-2", "2")]
-    assert results[1]["aliases"] == {"champion": "1", "challenger": "2"}
+    handled, results = asyncio.run(scenario())
+    assert calls == ["r-1", "r-2", "r-3"]
+    assert handled == 3
+    for result in results:
+        contracts.validate("retrain-result", result)
+    assert [(r["request_id"], r["status"], r["model_version"]) for r in results] == [
+        ("r-1", "succeeded", "1"),
+        ("r-2", "succeeded", "2"),
+        ("r-3", "failed", None),
+    ]
+    assert [r["trace_id"] for r in results] == [
+        "trace-r-1-abcd",
+        "trace-r-2-abcd",
+        "trace-r-3-abcd",
+    ]
+    assert results[0]["id"] == "result/r-1"
+    assert results[0]["data_version"] and results[0]["threshold"] is not None
+    assert len(results[0]["held_out_events"]) == 4
+    assert 0 <= results[0]["metrics"]["model"]["auroc"] <= 1
+    assert results[2]["reason"] == "training failed: FileNotFoundError: no training set at /nowhere"
     done = json.loads((settings.state_dir / "retrain" / "done.json").read_text())
-    assert done == ["r-1", "r-2"]
+    assert done == ["r-1", "r-2", "r-3"]
+
+
+def test_trace_tags_carry_the_trace_and_the_request() -> None:
+    assert trace_tags(request("r-9")) == {
+        "trace_id": "trace-r-9-abcd",
+        "retrain_request_id": "r-9",
+    }

@@ -5,7 +5,8 @@ import { modelAnnouncementSchema } from './model-announcement.js';
 import { modelCardSchema } from './model-card.js';
 import { predictionSchema } from './prediction.js';
 import { buoyReadingSchema } from './reading.js';
-import { retrainRequestSchema } from './retrain.js';
+import { retrainRequestSchema, retrainResultSchema } from './retrain.js';
+import { rolloutDecisionSchema } from './rollout-decision.js';
 import { satelliteObservationSchema } from './satellite.js';
 import { trainingSetManifestSchema } from './training-set.js';
 
@@ -17,6 +18,7 @@ export * from './model-card.js';
 export * from './prediction.js';
 export * from './reading.js';
 export * from './retrain.js';
+export * from './rollout-decision.js';
 export * from './satellite.js';
 export * from './training-set.js';
 
@@ -28,6 +30,8 @@ export const CONTRACTS = {
   prediction: predictionSchema,
   'drift-event': driftEventSchema,
   'retrain-request': retrainRequestSchema,
+  'retrain-result': retrainResultSchema,
+  'rollout-decision': rolloutDecisionSchema,
   'model-announcement': modelAnnouncementSchema,
   'model-card': modelCardSchema,
   'training-set-manifest': trainingSetManifestSchema,

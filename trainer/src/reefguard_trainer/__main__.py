@@ -186,7 +186,7 @@ def katib_command(args: argparse.Namespace) -> int:
 
 def retrain_worker_command(args: argparse.Namespace) -> int:
     from reefguard_trainer.pipeline import export_sample_training_set, run_training
-    from reefguard_trainer.retrain import run_worker
+    from reefguard_trainer.retrain import run_worker, trace_tags
 
     settings = load_settings(os.environ)
     options = train_options(args)
@@ -197,13 +197,13 @@ def retrain_worker_command(args: argparse.Namespace) -> int:
             if args.training_set
             else export_sample_training_set(scratch / "training-set")
         )
-        result = run_training(settings, directory, options, use_mlflow=not args.no_mlflow)
-        return {
-            "version": result["version"],
-            "aliases": result["aliases"],
-            "model_dir": result["model_dir"],
-            "reason": request["reason"],
-        }
+        return run_training(
+            settings,
+            directory,
+            options,
+            use_mlflow=not args.no_mlflow,
+            extra_tags=trace_tags(request),
+        )
 
     async def main() -> int:
         stop = asyncio.Event()
@@ -212,7 +212,7 @@ def retrain_worker_command(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         return await run_worker(settings.nats_url, settings.state_dir, retrain, stop)
 
-    print(f"retrain worker: trained {asyncio.run(main())} model(s)")
+    print(f"retrain worker: handled {asyncio.run(main())} request(s)")
     return 0
 
 

@@ -47,6 +47,7 @@ def run_training(
     options: TrainOptions,
     trials: int = 0,
     use_mlflow: bool = True,
+    extra_tags: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     training_set = load_training_set(training_set_dir)
     if trials > 0:
@@ -100,6 +101,7 @@ def run_training(
                     "data_version": card["data_version"],
                     "code_version": card["code_version"],
                     "local_version": version,
+                    **(extra_tags or {}),
                 },
                 plots=sorted((model_dir / "plots").glob("*.png")),
             )
