@@ -79,11 +79,7 @@ export async function answerSites(
         checkFreshness(siteId, siteFeatures, options);
       } catch (error) {
         if (!(error instanceof FeaturesUnavailableError)) throw error;
-        app.metrics.inferenceCount.inc({
-          variant: 'none',
-          model_version: 'none',
-          status: 'unavailable',
-        });
+        app.metrics.recordInference('none', 'none', 'unavailable', null);
         answers.set(siteId, unavailable(siteId, error));
         continue;
       }
@@ -125,13 +121,11 @@ async function runGroup(
   const started = performance.now();
   const observe = (status: InferenceStatus, ms: number, n: number) => {
     // A degraded answer came from the CRW baseline, not from the leased model.
-    const labels =
-      status === 'degraded'
-        ? { variant: 'crw-baseline', model_version: 'crw-baseline', status }
-        : { variant: lease.variant, model_version: lease.model.version, status };
+    const degraded = status === 'degraded';
+    const variant = degraded ? 'crw-baseline' : lease.variant;
+    const version = degraded ? 'crw-baseline' : lease.model.version;
     for (let i = 0; i < n; i++) {
-      app.metrics.inferenceLatency.observe(labels, ms / 1e3);
-      app.metrics.inferenceCount.inc(labels);
+      app.metrics.recordInference(variant, version, status, ms / 1e3);
       app.models.canary.record(lease.variant, ms, status !== 'error');
     }
   };

@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -13,7 +14,11 @@ import {
 } from './helpers.js';
 
 const { redisUrl } = inject('stack');
-const SCREENSHOT = fileURLToPath(new URL('./artifacts/risk-map.png', import.meta.url));
+/**
+ * Each run's screenshot goes to a git-ignored folder (serving/.gitignore); the copy the README
+ * shows, `artifacts/risk-map.png`, is refreshed deliberately by copying this file over it.
+ */
+const SCREENSHOT = fileURLToPath(new URL('./artifacts/latest/risk-map.png', import.meta.url));
 const CHROMIUM_FLAGS = [
   '--headless',
   '--no-sandbox',
@@ -111,7 +116,12 @@ describe('risk map page - real headless Chromium', () => {
     expect(Number(await page.textContent('#what-if-risk'))).toBeGreaterThan(served.risk);
     expect(await page.textContent('#what-if-alert')).toBe('4');
 
+    await mkdir(dirname(SCREENSHOT), { recursive: true });
+    const before = Date.now();
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    const shot = await stat(SCREENSHOT);
+    expect(shot.mtimeMs).toBeGreaterThanOrEqual(before - 1000);
+    expect(shot.size).toBeGreaterThan(20_000);
     expect(outside).toEqual([]);
     expect(failures).toEqual([]);
     await page.close();
