@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-const packages = ['core', 'edge-agent', 'stream-processor', 'serving'];
+const packages = ['core', 'edge-agent', 'stream-processor', 'serving', 'report'];
 
 // One vitest run for the workspace. The "source" export condition makes packages import
 // each other's TypeScript sources, so tests never need a prior build.

@@ -110,4 +110,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: 'rollback [--reason TEXT]',
     module: '@reefguard/serving/cli/rollback',
   },
+  {
+    name: 'report',
+    summary: 'write the run report: risk map, skill vs CRW, drift, canary, lineage, counts (HTML)',
+    usage: 'report [--state-dir DIR] [--out FILE.html] [--mlflow URL]',
+    module: '@reefguard/report/cli',
+  },
 ];
