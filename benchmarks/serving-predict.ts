@@ -13,7 +13,13 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { FEATURE_SET_VERSION, freePort, onlineFeatureKey, startRedis } from '@reefguard/core';
+import {
+  FEATURE_SET_VERSION,
+  freePort,
+  onlineFeatureKey,
+  startNats,
+  startRedis,
+} from '@reefguard/core';
 import autocannon from 'autocannon';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -164,6 +170,8 @@ async function main() {
   // mlflow runs uvicorn workers in its own process group: stopped as a group.
   let mlflowChild: ChildProcess | undefined;
   const redisServer = await startRedis({ dataDir: join(dir, 'redis') });
+  // Every answer is also published on reefguard.v1.predictions.{site}: measured with it on.
+  const natsServer = await startNats({ dataDir: join(dir, 'nats') });
   try {
     // The online store as the stream processor leaves it: one hash per site, 1 h TTL.
     const commands: string[] = [];
@@ -191,6 +199,7 @@ async function main() {
         ...process.env,
         NODE_OPTIONS: '--conditions=source',
         REEFGUARD_REDIS_URL: redisServer.url,
+        REEFGUARD_NATS_URL: natsServer.url,
         REEFGUARD_STATE_DIR: join(dir, 'state'),
         REEFGUARD_PORT: String(oursPort),
         // The production default: per-request logging must not cost latency.
@@ -324,6 +333,9 @@ async function main() {
         `| ${target.name} | open loop, evenly spaced | ${open.rate.toFixed(0)} | ${open.p50.toFixed(2)} | ${open.p90.toFixed(2)} | ${open.p99.toFixed(2)} | ${open.max.toFixed(1)} |`,
       );
     }
+    const served = await (await fetch(`${oursUrl}/metrics`)).text();
+    const count = (pattern: RegExp) => served.match(pattern)?.[1] ?? '?';
+    const topic = `predictions published on NATS during the runs: ${count(/^reefguard_predictions_published_total (\d+)/m)}, dropped (buffer full): ${count(/^reefguard_predictions_dropped_total\{reason="buffer_full"\} (\d+)/m)}`;
     // The generator's own floor: the same steady load on an empty HTTP server in a process of
     // its own. When this p99 is high, the machine (shared, 2 cores) is the limit, not the server.
     const floorPort = await freePort();
@@ -364,6 +376,7 @@ async function main() {
     console.log(
       `\nthroughput reefguard ${ours_.max.toFixed(0)} req/s / mlflow ${theirs.max.toFixed(0)} req/s = ${(ours_.max / theirs.max).toFixed(1)}x (goal >= 5x)`,
     );
+    console.log(topic);
     console.log(
       `reefguard p99 at ${RATE} req/s: ${ours_.pacedP99} ms autocannon, ${ours_.p99.toFixed(2)} ms open loop (goal < 10 ms)`,
     );
@@ -376,6 +389,7 @@ async function main() {
       }
     }
     await redisServer.stop();
+    await natsServer.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

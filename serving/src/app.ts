@@ -6,8 +6,10 @@ import { registerErrorHandler } from './error-handler.js';
 import features from './plugins/features.js';
 import metrics from './plugins/metrics.js';
 import models from './plugins/models.js';
+import predictions from './plugins/predictions.js';
 import registry from './plugins/registry.js';
 import type { PredictSettings } from './predict-service.js';
+import type { PredictionPublisher } from './prediction-publisher.js';
 import type { PromotionDeps } from './promotion.js';
 import { adminRoutes } from './routes/admin.js';
 import { featureRoutes } from './routes/features.js';
@@ -28,6 +30,8 @@ export interface AppDeps {
   /** Poll the registry aliases this often (ms); 0 or unset: only reload on request. */
   registryPollMs?: number;
   adminToken?: Secret;
+  /** Publishes every answer of the predict routes on NATS; none when null or unset. */
+  predictions?: PredictionPublisher | null;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -62,7 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
-  // Shared services, in data-flow order: features -> registry -> models -> metrics.
+  // Shared services, in data-flow order: features -> registry -> models -> predictions -> metrics.
   await app.register(features, { redis: deps.redis, sites: deps.sites });
   await app.register(registry, { promotion: deps.promotion });
   await app.register(models, {
@@ -70,6 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     canaryWindowMs: deps.canaryWindowMs,
     registryPollMs: deps.registryPollMs,
   });
+  await app.register(predictions, { publisher: deps.predictions ?? null });
   await app.register(metrics);
 
   await app.register(predictRoutes, deps.predict);

@@ -1,5 +1,6 @@
 import { commonSettings, loadConfig, secret } from '@reefguard/core';
 import { z } from 'zod';
+import { DEFAULT_MAX_BUFFERED } from './prediction-publisher.js';
 
 /** The registered model serving answers with, as the trainer registers it. */
 export const DEFAULT_MODEL_NAME = 'reefguard-bleaching-risk';
@@ -32,6 +33,10 @@ export const servingSettings = {
   /** What to answer when model features are missing: a flagged CRW answer or 503. */
   DEGRADED: z.enum(['crw-baseline', 'unavailable']).default('crw-baseline'),
   SITES_FILE: z.string().min(1).optional(),
+  /** Publish every answer of the predict routes on NATS `reefguard.v1.predictions.{site}`. */
+  PUBLISH_PREDICTIONS: z.enum(['on', 'off']).default('on'),
+  /** Predictions held while NATS is away; beyond it they are dropped and counted. */
+  PREDICTIONS_BUFFER: z.coerce.number().int().positive().default(DEFAULT_MAX_BUFFERED),
   POLICY_FILE: z.string().min(1).default(DEFAULT_POLICY_FILE),
 };
 

@@ -5,6 +5,7 @@ import { buildApp } from './app.js';
 import { createAuditLog } from './audit-log.js';
 import type { ServingConfig } from './config.js';
 import { createMlflowRegistry } from './mlflow-registry.js';
+import { createPredictionPublisher } from './prediction-publisher.js';
 import type { PromotionDeps } from './promotion.js';
 import { loadApprovals, loadPolicy } from './promotion-policy.js';
 import { createLocalRegistry, type ModelRegistry } from './registry.js';
@@ -64,6 +65,20 @@ export async function startServer(config: ServingConfig, signal: AbortSignal): P
   });
   await redis.connect();
   const promotion = await createPromotionDeps(config, 'serving');
+  // Failures to reach NATS are logged by the app's logger once it exists.
+  const early: unknown[] = [];
+  let logNatsError = (error: unknown) => {
+    early.push(error);
+  };
+  const predictions =
+    config.PUBLISH_PREDICTIONS === 'on'
+      ? createPredictionPublisher({
+          natsUrl: config.NATS_URL,
+          natsToken: config.NATS_TOKEN,
+          maxBuffered: config.PREDICTIONS_BUFFER,
+          onError: (error) => logNatsError(error),
+        })
+      : null;
   const app = await buildApp({
     redis,
     sites: await loadSiteCatalog(config.SITES_FILE),
@@ -72,14 +87,18 @@ export async function startServer(config: ServingConfig, signal: AbortSignal): P
     canaryWindowMs: config.CANARY_WINDOW_S * 1000,
     registryPollMs: config.REGISTRY_POLL_S * 1000,
     adminToken: config.ADMIN_TOKEN,
+    predictions,
     logger: { level: config.LOG_LEVEL },
   });
+  logNatsError = (error) => app.log.warn({ err: error }, 'predictions topic: NATS setup failed');
+  for (const error of early) logNatsError(error);
   // ioredis reconnects by itself; an outage shows in /readyz and as 503s, logged here once per
   // failed attempt rather than as an unhandled error event.
   redis.on('error', (error: Error) => app.log.warn({ err: error }, 'Redis connection error'));
   await app.listen({ host: config.HOST, port: config.PORT });
   await new Promise<void>((done) => signal.addEventListener('abort', () => done(), { once: true }));
   await app.close();
+  await predictions?.close();
   await promotion.announcer?.close();
   await promotion.registry.close();
   redis.disconnect();

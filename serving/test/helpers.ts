@@ -97,6 +97,8 @@ export async function startTestApp(options: {
   degraded?: AppDeps['predict']['degraded'];
   adminToken?: AppDeps['adminToken'];
   logger?: AppDeps['logger'];
+  /** Owned by the test, which closes it. */
+  predictions?: AppDeps['predictions'];
 }): Promise<TestApp> {
   const dir = await mkdtemp(join(tmpdir(), 'reefguard-serving-'));
   await modelStore(join(dir, 'models'), options.versions);
@@ -134,6 +136,7 @@ export async function startTestApp(options: {
     canaryWindowMs: options.canaryWindowMs ?? 3_600_000,
     registryPollMs: options.registryPollMs,
     adminToken: options.adminToken,
+    predictions: options.predictions,
     logger: options.logger,
   });
   return {

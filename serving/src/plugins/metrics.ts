@@ -104,7 +104,39 @@ export default fp(
         this.set(set?.challenger ? set.challengerWeight : 0);
       },
     });
+    const publisher = app.predictions;
+    if (publisher) {
+      new Counter({
+        name: 'reefguard_predictions_published_total',
+        help: 'Predictions handed to NATS reefguard.v1.predictions.{site}',
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(publisher.stats().published);
+        },
+      });
+      new Counter({
+        name: 'reefguard_predictions_dropped_total',
+        help: 'Predictions not published: buffer full (NATS slow or away) or refused by the client',
+        labelNames: ['reason'],
+        registers: [registry],
+        collect() {
+          const stats = publisher.stats();
+          this.reset();
+          this.inc({ reason: 'buffer_full' }, stats.droppedFull);
+          this.inc({ reason: 'error' }, stats.droppedError);
+        },
+      });
+      new Gauge({
+        name: 'reefguard_predictions_buffered',
+        help: 'Predictions waiting for NATS',
+        registers: [registry],
+        collect() {
+          this.set(publisher.stats().buffered);
+        },
+      });
+    }
     app.decorate('metrics', metrics);
   },
-  { name: 'metrics', dependencies: ['models'] },
+  { name: 'metrics', dependencies: ['models', 'predictions'] },
 );

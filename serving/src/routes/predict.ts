@@ -37,7 +37,10 @@ export const predictRoutes: FastifyPluginAsync<PredictSettings> = async (app, se
       app.sites.get(site_id);
       const [answer] = await answerSites(app, [site_id], requestTime(time), settings);
       if (!answer) throw new Error('no answer');
-      if (answer.ok) return answer.prediction;
+      if (answer.ok) {
+        app.predictions?.publish(answer.prediction);
+        return answer.prediction;
+      }
       if (answer.status === 404) throw new NotFoundError(answer.message);
       throw new FeaturesUnavailableError(
         answer.message,
@@ -83,6 +86,7 @@ export const predictRoutes: FastifyPluginAsync<PredictSettings> = async (app, se
     async (request) => {
       const { site_ids, time } = request.body;
       const answers = await answerSites(app, site_ids, requestTime(time), settings);
+      for (const answer of answers) if (answer.ok) app.predictions?.publish(answer.prediction);
       return {
         predictions: answers.flatMap((a) => (a.ok ? [a.prediction] : [])),
         errors: answers.flatMap((a) => (a.ok ? [] : [a])),
