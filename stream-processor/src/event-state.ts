@@ -18,8 +18,11 @@ export const DEFAULT_ALLOWED_LATENESS_MS = 6 * 60 * 60 * 1000;
 export interface StateReading {
   id: string;
   observedMs: number;
-  /** 'w' water temperature, 't' turbidity, 'o' other (stored, not aggregated). */
-  kind: 'w' | 't' | 'o';
+  /**
+   * 'w' water temperature, 't' turbidity, 'o' other (stored, not aggregated), 's' satellite
+   * turbidity (no lateness, does not move the watermark, ids remembered without expiry).
+   */
+  kind: 'w' | 't' | 'o' | 's';
   value: number;
 }
 
@@ -47,7 +50,7 @@ export interface SiteApplyResult {
 }
 
 const SCRIPT = `
-local days, seenPrefix = KEYS[1], KEYS[2]
+local days, seenPrefix, satSeen = KEYS[1], KEYS[2], KEYS[3]
 local lateness, ttl, W = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local expectSeq = tonumber(ARGV[4])
 local wm = tonumber(redis.call('HGET', days, 'wm') or '-1')
@@ -58,9 +61,11 @@ for k = 0, count - 1 do
   local i = 5 + 4 * k
   local d = math.floor(tonumber(ARGV[i + 1]) / 86400000)
   dayOf[k] = d
-  local ids = idsByDay[d]
-  if not ids then ids = {}; idsByDay[d] = ids end
-  ids[#ids + 1] = ARGV[i]
+  if ARGV[i + 2] ~= 's' then
+    local ids = idsByDay[d]
+    if not ids then ids = {}; idsByDay[d] = ids end
+    ids[#ids + 1] = ARGV[i]
+  end
 end
 local seen = {}
 for d, ids in pairs(idsByDay) do
@@ -76,7 +81,17 @@ for k = 0, count - 1 do
   local id, ms, kind, v = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], tonumber(ARGV[i + 3])
   local day = dayOf[k]
   local status
-  if seen[id] then
+  if kind == 's' then
+    -- Satellite turbidity: scenes arrive days late, so no lateness and no watermark move;
+    -- their ids are kept for good (a few per site and week) so a re-ingest never counts twice.
+    if redis.call('SADD', satSeen, id) == 0 then
+      status = 'D'
+    else
+      status = 'N'
+      tn = tn + 1; ts = ts + v; tq = tq + v * v
+      if ms >= tms then tms = ms; tl = v end
+    end
+  elseif seen[id] then
     status = 'D'
   elseif wm >= 0 and ms < wm - lateness then
     status = 'L'
@@ -98,7 +113,7 @@ for k = 0, count - 1 do
     end
     if ms > wm then wm = ms end
   end
-  if status ~= 'L' and (firstTouched == nil or day < firstTouched) then firstTouched = day end
+  if status ~= 'L' and kind ~= 's' and (firstTouched == nil or day < firstTouched) then firstTouched = day end
   statuses[#statuses + 1] = status
 end
 for d, ids in pairs(newIds) do
@@ -162,6 +177,7 @@ declare module 'ioredis' {
     reefguardApply(
       days: string,
       seenPrefix: string,
+      satelliteSeen: string,
       ...args: (string | number)[]
     ): Result<[string, string, string, number, number, number[], (string | null)[]], Context>;
   }
@@ -179,7 +195,7 @@ export function createEventState(options: EventStateOptions): EventState {
   // Ids are remembered for the lateness plus two days: an older redelivery is late anyway.
   const seenTtlMs = lateness + 2 * 86_400_000;
   const cache = new Map<string, SiteCache>();
-  redis.defineCommand('reefguardApply', { numberOfKeys: 2, lua: SCRIPT });
+  redis.defineCommand('reefguardApply', { numberOfKeys: 3, lua: SCRIPT });
   return {
     async apply(bySite) {
       const pipeline = redis.pipeline();
@@ -188,7 +204,12 @@ export function createEventState(options: EventStateOptions): EventState {
         const expectSeq = cache.get(site)?.seq ?? -1;
         const args: (string | number)[] = [lateness, seenTtlMs, STATE_WINDOW_DAYS, expectSeq];
         for (const r of bySite.get(site) ?? []) args.push(r.id, r.observedMs, r.kind, r.value);
-        pipeline.reefguardApply(`${prefix}days:${site}`, `${prefix}seen:${site}:`, ...args);
+        pipeline.reefguardApply(
+          `${prefix}days:${site}`,
+          `${prefix}seen:${site}:`,
+          `${prefix}satseen:${site}`,
+          ...args,
+        );
       }
       const replies = (await pipeline.exec()) ?? [];
       const results = new Map<string, SiteApplyResult>();

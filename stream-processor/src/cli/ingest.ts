@@ -1,39 +1,70 @@
 import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { commonSettings, loadConfig, natsSubjects } from '@reefguard/core';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  commonSettings,
+  loadConfig,
+  natsSubjects,
+  type SatelliteObservation,
+  secret,
+} from '@reefguard/core';
 import { workspaceRoot } from '@reefguard/core/cli/workspace';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { connectNats } from '../connections.js';
+import { connectNats, connectRedis } from '../connections.js';
+import { createEventState } from '../event-state.js';
 import { createFetcher, DEFAULT_FETCH_RETRIES, DEFAULT_FETCH_TIMEOUT_MS } from '../fetcher.js';
 import { loadGbrSites } from '../gbr-sites.js';
+import { createCrwHeatStress } from '../heat-stress.js';
 import { openOfflineStore } from '../offline-store.js';
+import { createOnlineStore } from '../online-store.js';
 import { ingestModisDays } from '../satellite-ingest.js';
+import { ingestSentinel2 } from '../sentinel2-ingest.js';
+import { DEFAULT_STATE_PREFIX } from '../service.js';
+import { createSiteRegistry } from '../sites.js';
+import { DEFAULT_STAC_COLLECTION } from '../stac.js';
 
 /** NASA OBPG's file service; the archive needs an Earthdata login, hence configurable. */
 export const DEFAULT_MODIS_BASE_URL = 'https://oceandata.sci.gsfc.nasa.gov/ob/getfile/';
+/** Element 84's Earth Search: Sentinel-2 L2A as COGs on AWS, no login. */
+export const DEFAULT_STAC_URL = 'https://earth-search.aws.element84.com/v1/';
 
 const USAGE = `usage: ./reefguard ingest modis --start YYYY-MM-DD --end YYYY-MM-DD [--base-url URL]
                                    [--offline PATH] [--publish]
+       ./reefguard ingest sentinel2 --start YYYY-MM-DD --end YYYY-MM-DD [--base-url STAC_URL]
+                                   [--collection NAME] [--max-cloud PCT] [--offline-only]
+                                   [--offline PATH] [--publish]
 
-Fetches MODIS-Aqua L3m daily night SST files (AQUA_MODIS.YYYYMMDD.L3m.DAY.NSST.sst.4km.nc) for
-each day, keeps qual_sst 0-1, samples every GBR site and stores the values in the offline store's
-satellite_samples table; corrupt or truncated files go to its quarantine table.
+modis      MODIS-Aqua L3m daily night SST files (AQUA_MODIS.YYYYMMDD.L3m.DAY.NSST.sst.4km.nc)
+           for each day, qual_sst 0-1, sampled at every GBR site (default base URL
+           ${DEFAULT_MODIS_BASE_URL}, or a replay folder server).
+sentinel2  Sentinel-2 L2A scenes over the sites from a STAC API (default ${DEFAULT_STAC_URL},
+           collection ${DEFAULT_STAC_COLLECTION}); a window of the 20 m COGs around each site
+           (HTTP range requests), SCL-masked, Nechad turbidity; the values also update each
+           site's turbidity history and features in Redis (not with --offline-only).
 
-  --base-url  where the files are (default ${DEFAULT_MODIS_BASE_URL}, or a replay folder server)
-  --offline   DuckDB file (default $REEFGUARD_STATE_DIR/ingest.duckdb)
-  --publish   also publish each sample on reefguard.v1.satellite.modis-aqua-l3m-sst
+Samples go to the offline store's satellite_samples table; corrupt or truncated files to its
+quarantine table.
 
-settings: REEFGUARD_FETCH_TIMEOUT_MS, REEFGUARD_FETCH_RETRIES`;
+  --base-url    where the files / the STAC API are
+  --offline     DuckDB file (default $REEFGUARD_STATE_DIR/ingest.duckdb)
+  --publish     also publish each sample on reefguard.v1.satellite.{product}
+
+settings: REEFGUARD_FETCH_TIMEOUT_MS, REEFGUARD_FETCH_RETRIES, REEFGUARD_STAC_TOKEN (secret,
+          optional bearer token for the STAC API and COG hosts)`;
 
 const settings = {
   ...commonSettings,
   FETCH_TIMEOUT_MS: z.coerce.number().positive().default(DEFAULT_FETCH_TIMEOUT_MS),
   FETCH_RETRIES: z.coerce.number().int().min(0).default(DEFAULT_FETCH_RETRIES),
+  STAC_TOKEN: secret().optional(),
 };
 
-const dayOf = (text: string | undefined): number => {
+const SOURCES = ['modis', 'sentinel2'] as const;
+
+const dayOf = (flag: string, text: string | undefined): number => {
   const ms = Date.parse(`${text ?? ''}T00:00:00Z`);
-  if (Number.isNaN(ms)) throw new RangeError(`not a date (YYYY-MM-DD): ${text}`);
+  if (Number.isNaN(ms)) throw new RangeError(`--${flag} is not a date (YYYY-MM-DD): ${text}`);
   return ms / 86_400_000;
 };
 
@@ -45,13 +76,27 @@ export async function run(args: string[]): Promise<number> {
     options: {
       start: { type: 'string' },
       end: { type: 'string' },
-      'base-url': { type: 'string', default: DEFAULT_MODIS_BASE_URL },
+      'base-url': { type: 'string' },
+      collection: { type: 'string', default: DEFAULT_STAC_COLLECTION },
+      'max-cloud': { type: 'string' },
+      'offline-only': { type: 'boolean', default: false },
       offline: { type: 'string' },
       publish: { type: 'boolean', default: false },
     },
   });
-  if (source !== 'modis' || !values.start || !values.end) {
+  if (!SOURCES.includes(source as (typeof SOURCES)[number]) || !values.start || !values.end) {
     console.error(USAGE);
+    return 2;
+  }
+  const startDay = dayOf('start', values.start);
+  const endDay = dayOf('end', values.end);
+  if (endDay < startDay) {
+    console.error(`--end ${values.end} is before --start ${values.start}`);
+    return 2;
+  }
+  const maxCloud = values['max-cloud'] === undefined ? undefined : Number(values['max-cloud']);
+  if (maxCloud !== undefined && !(maxCloud >= 0 && maxCloud <= 100)) {
+    console.error(`--max-cloud must be a percentage 0..100, got "${values['max-cloud']}"`);
     return 2;
   }
   const config = loadConfig(settings, process.env);
@@ -59,33 +104,68 @@ export async function run(args: string[]): Promise<number> {
   const stateDir = isAbsolute(config.STATE_DIR) ? config.STATE_DIR : join(root, config.STATE_DIR);
   const sites = await loadGbrSites(join(root, 'data/sample/gbr_environmental.parquet'));
   const offline = await openOfflineStore(values.offline ?? join(stateDir, 'ingest.duckdb'));
-  const nc = values.publish ? await connectNats(config.NATS_URL, config.NATS_TOKEN) : null;
-  const days: number[] = [];
-  for (let d = dayOf(values.start); d <= dayOf(values.end); d++) days.push(d);
+  let nc: NatsConnection | null = null;
+  let redis: Redis | null = null;
   const started = performance.now();
+  const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
   try {
-    const summary = await ingestModisDays(days, {
-      fetcher: createFetcher({
-        baseUrl: values['base-url'],
-        timeoutMs: config.FETCH_TIMEOUT_MS,
-        retries: config.FETCH_RETRIES,
-      }),
-      sites,
-      offline,
-      ...(nc
-        ? {
-            publish: (o) => nc.publish(natsSubjects.satellite(o.product), JSON.stringify(o)),
-          }
+    nc = values.publish ? await connectNats(config.NATS_URL, config.NATS_TOKEN) : null;
+    const publish = nc
+      ? (o: SatelliteObservation) =>
+          nc?.publish(natsSubjects.satellite(o.product), JSON.stringify(o))
+      : undefined;
+    const fetcher = createFetcher({
+      baseUrl:
+        values['base-url'] ?? (source === 'modis' ? DEFAULT_MODIS_BASE_URL : DEFAULT_STAC_URL),
+      timeoutMs: config.FETCH_TIMEOUT_MS,
+      retries: config.FETCH_RETRIES,
+      ...(config.STAC_TOKEN && source === 'sentinel2'
+        ? { headers: { authorization: `Bearer ${config.STAC_TOKEN.reveal()}` } }
         : {}),
     });
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    if (source === 'modis') {
+      const days: number[] = [];
+      for (let d = startDay; d <= endDay; d++) days.push(d);
+      const summary = await ingestModisDays(days, {
+        fetcher,
+        sites,
+        offline,
+        ...(publish ? { publish } : {}),
+      });
+      console.log(
+        `${summary.files} files, ${summary.samples} site samples, ${summary.missing.length} missing, ${summary.quarantined.length} quarantined in ${seconds()} s`,
+      );
+      for (const q of summary.quarantined) console.log(`quarantined ${q.payload}: ${q.reason}`);
+      return summary.quarantined.length > 0 ? 1 : 0;
+    }
+    redis = values['offline-only'] ? null : await connectRedis(config.REDIS_URL);
+    const summary = await ingestSentinel2(startDay, endDay, {
+      stac: fetcher,
+      collection: values.collection,
+      sites,
+      offline,
+      ...(maxCloud !== undefined ? { maxCloudCoverPct: maxCloud } : {}),
+      ...(publish ? { publish } : {}),
+      ...(redis
+        ? {
+            features: {
+              state: createEventState({ redis, prefix: DEFAULT_STATE_PREFIX }),
+              sites: createSiteRegistry(sites),
+              offline,
+              online: createOnlineStore({ redis }),
+              heat: createCrwHeatStress(),
+            },
+          }
+        : {}),
+      onScene: (line) => console.log(line),
+    });
     console.log(
-      `${summary.files} files, ${summary.samples} site samples, ${summary.missing.length} missing, ${summary.quarantined.length} quarantined in ${seconds} s`,
+      `${summary.scenes} scenes, ${summary.observations} site values, ${summary.masked} masked, ${summary.skipped.length} skipped, ${summary.quarantined.length} quarantined, ${summary.featuresApplied} applied to features in ${seconds()} s`,
     );
-    for (const q of summary.quarantined) console.log(`quarantined ${q.payload}: ${q.reason}`);
     return summary.quarantined.length > 0 ? 1 : 0;
   } finally {
     await nc?.close();
+    await redis?.quit();
     await offline.close();
   }
 }

@@ -1,0 +1,254 @@
+import {
+  computeSentinel2Turbidity,
+  type SatelliteObservation,
+  sentinel2BoaAddOffsetOfItem,
+  ValidationError,
+  WATER_MASK,
+} from '@reefguard/core';
+import { fromUrl, type GeoTIFFImage } from 'geotiff';
+import type { Fetcher } from './fetcher.js';
+import { SatelliteFileError } from './modis-l3m.js';
+import type { SiteProfile } from './sites.js';
+import { assetUrl, itemEpsg, type StacItem } from './stac.js';
+import { lonLatToUtm, utmZoneOfEpsg } from './utm.js';
+
+/**
+ * Sentinel-2 L2A turbidity around sites: for each site inside an item's footprint, one window
+ * of the 20 m B04, B05, B11 and SCL cloud-optimised GeoTIFFs is read with HTTP range requests
+ * (never the whole 5490 x 5490 tile), masked by SCL, converted to water-leaving reflectance
+ * with the item's BOA_ADD_OFFSET and to Nechad turbidity; the site's value is the median of
+ * its valid water pixels.
+ */
+
+export const SENTINEL2_PRODUCT = 'sentinel2-l2a';
+/** Pixels (20 m) either side of the site: a 31 x 31 window, 620 m across. */
+export const DEFAULT_WINDOW_RADIUS_PX = 15;
+/** Fewer valid water pixels than this and the site gets no value from the scene. */
+export const DEFAULT_MIN_WATER_PIXELS = 9;
+
+/** The 20 m bands the turbidity needs, by their ESA names. */
+const BANDS = ['B04', 'B05', 'B11', 'SCL'] as const;
+type Band = (typeof BANDS)[number];
+
+/** The item's asset key of a 20 m band: by `eo:bands` name, SCL by its key. */
+export function sentinel2AssetKey(item: StacItem, band: Band): string {
+  const is20m = (key: string) => {
+    const a = item.assets[key];
+    return a?.gsd === 20 || a?.['proj:transform']?.[0] === 20;
+  };
+  const keys = Object.keys(item.assets);
+  const found =
+    band === 'SCL'
+      ? keys.find((k) => k.toLowerCase() === 'scl' && is20m(k))
+      : keys.find((k) => item.assets[k]?.['eo:bands']?.[0]?.name === band && is20m(k));
+  if (!found) {
+    throw new ValidationError(
+      `STAC item ${item.id} has no 20 m ${band} asset (assets: ${keys.join(', ')})`,
+      'stac_item',
+    );
+  }
+  const type = item.assets[found]?.type ?? '';
+  if (!/tiff/i.test(type) && !/\.tiff?$/i.test(item.assets[found]?.href ?? '')) {
+    throw new ValidationError(
+      `STAC item ${item.id} asset "${found}" is ${type || 'not a GeoTIFF'}; only (cloud-optimised) GeoTIFF assets can be window-read`,
+      'unsupported_format',
+    );
+  }
+  return found;
+}
+
+export interface SiteTurbidity {
+  siteId: string;
+  /** Median turbidity (FNU) of the valid water pixels; NaN when too few. */
+  turbidityFnu: number;
+  /** Pixels in the window, and how many of each mask class. */
+  pixels: number;
+  water: number;
+  cloud: number;
+  land: number;
+  noData: number;
+}
+
+export interface ReadSceneOptions {
+  /** Checks each COG first (timeout, retries; its headers go to the range reads too). */
+  fetcher: Fetcher;
+  radiusPx?: number;
+  signal?: AbortSignal;
+}
+
+const TIFF_MAGIC = [
+  [0x49, 0x49, 0x2a, 0x00],
+  [0x4d, 0x4d, 0x00, 0x2a],
+  [0x49, 0x49, 0x2b, 0x00],
+  [0x4d, 0x4d, 0x00, 0x2b],
+];
+
+/**
+ * Opens one band's COG. Its first bytes are fetched with the fetcher's retries first, so a
+ * missing asset (NotFoundError) or an unreachable host (TransportError) is told apart from a
+ * file that is not a TIFF (quarantined as corrupt).
+ */
+async function openCog(url: string, options: ReadSceneOptions) {
+  const head = await options.fetcher.getRange(url, 0, 7);
+  if (!TIFF_MAGIC.some((magic) => magic.every((b, i) => head[i] === b))) {
+    throw new SatelliteFileError(`${url} is not a GeoTIFF (no TIFF signature)`, 'corrupt_file');
+  }
+  try {
+    const tiff = await fromUrl(
+      url,
+      { headers: options.fetcher.headers, maxRanges: 0 },
+      options.signal,
+    );
+    return await tiff.getImage();
+  } catch (cause) {
+    throw new SatelliteFileError(`${url}: the GeoTIFF header cannot be read`, 'truncated_file', {
+      cause,
+    });
+  }
+}
+
+interface Grid {
+  originX: number;
+  originY: number;
+  resX: number;
+  resY: number;
+  width: number;
+  height: number;
+}
+
+function gridOf(image: GeoTIFFImage): Grid {
+  const [originX, originY] = image.getOrigin() as [number, number];
+  const [resX, resY] = image.getResolution() as [number, number];
+  return { originX, originY, resX, resY, width: image.getWidth(), height: image.getHeight() };
+}
+
+const sameGrid = (a: Grid, b: Grid) =>
+  a.originX === b.originX &&
+  a.originY === b.originY &&
+  a.resX === b.resX &&
+  a.resY === b.resY &&
+  a.width === b.width &&
+  a.height === b.height;
+
+function median(values: Float32Array): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = values.slice().sort();
+  const mid = sorted.length >> 1;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/**
+ * Turbidity of every site (of `sites`) inside the item's footprint. A COG that cannot be
+ * opened or read throws SatelliteFileError (corrupt/truncated) for the caller to quarantine.
+ */
+export async function readSentinel2Turbidity(
+  item: StacItem,
+  sites: readonly SiteProfile[],
+  options: ReadSceneOptions,
+): Promise<SiteTurbidity[]> {
+  const radius = options.radiusPx ?? DEFAULT_WINDOW_RADIUS_PX;
+  const [west, south, east, north] = item.bbox as [number, number, number, number];
+  const inside = sites.filter(
+    (s) => s.lon >= west && s.lon <= east && s.lat >= south && s.lat <= north,
+  );
+  if (inside.length === 0) return [];
+  const boaAddOffset = sentinel2BoaAddOffsetOfItem(item);
+  const zone = utmZoneOfEpsg(itemEpsg(item));
+  const keys = BANDS.map((band) => sentinel2AssetKey(item, band));
+  const images = await Promise.all(
+    keys.map(async (key) => {
+      const url = assetUrl(item, key);
+      return { url, image: await openCog(url, options) };
+    }),
+  );
+  const grid = gridOf(images[0]!.image);
+  for (const { url, image } of images) {
+    if (!sameGrid(grid, gridOf(image))) {
+      throw new SatelliteFileError(
+        `${url} is not on the 20 m grid of the other bands`,
+        'corrupt_file',
+      );
+    }
+  }
+  const results: SiteTurbidity[] = [];
+  for (const site of inside) {
+    const { eastingM, northingM } = lonLatToUtm(site.lon, site.lat, zone);
+    const col = Math.floor((eastingM - grid.originX) / grid.resX);
+    const row = Math.floor((northingM - grid.originY) / grid.resY);
+    const window = [
+      Math.max(col - radius, 0),
+      Math.max(row - radius, 0),
+      Math.min(col + radius + 1, grid.width),
+      Math.min(row + radius + 1, grid.height),
+    ] as [number, number, number, number];
+    if (window[0] >= window[2] || window[1] >= window[3]) continue;
+    const [b04, b05, b11, scl] = await Promise.all(
+      images.map(async ({ url, image }) => {
+        try {
+          const rasters = await image.readRasters({
+            window,
+            samples: [0],
+            interleave: true,
+            signal: options.signal,
+          });
+          return rasters as unknown as ArrayLike<number>;
+        } catch (cause) {
+          throw new SatelliteFileError(
+            `${url}: window ${window.join(',')} cannot be read`,
+            'truncated_file',
+            { cause },
+          );
+        }
+      }),
+    );
+    const { turbidity, mask } = computeSentinel2Turbidity({
+      b04: b04!,
+      b05: b05!,
+      b11: b11!,
+      scl: scl!,
+      boaAddOffset,
+    });
+    const counts = { water: 0, cloud: 0, land: 0, noData: 0 };
+    for (const m of mask) {
+      if (m === WATER_MASK.water) counts.water += 1;
+      else if (m === WATER_MASK.cloud) counts.cloud += 1;
+      else if (m === WATER_MASK.land) counts.land += 1;
+      else counts.noData += 1;
+    }
+    const valid = new Float32Array(counts.water);
+    let k = 0;
+    for (let i = 0; i < mask.length; i++)
+      if (mask[i] === WATER_MASK.water) valid[k++] = turbidity[i] as number;
+    results.push({
+      siteId: site.siteId,
+      turbidityFnu: median(valid),
+      pixels: mask.length,
+      ...counts,
+    });
+  }
+  return results;
+}
+
+/** The satellite observation of a site's scene value (quality = share of valid water pixels). */
+export function sentinel2Observation(
+  item: StacItem,
+  site: SiteProfile,
+  value: SiteTurbidity,
+): SatelliteObservation {
+  return {
+    schema_version: 1,
+    id: `${SENTINEL2_PRODUCT}/turbidity/${site.siteId}/${item.id}`,
+    product: SENTINEL2_PRODUCT,
+    variable: 'turbidity',
+    site_id: site.siteId,
+    lat: site.lat,
+    lon: site.lon,
+    value: value.turbidityFnu,
+    unit: 'FNU',
+    observed_at: new Date(Date.parse(item.properties.datetime)).toISOString(),
+    quality: value.water / value.pixels,
+    source_uri: item.links?.find((l) => l.rel === 'self')?.href ?? `${item.baseHref}#${item.id}`,
+  };
+}
