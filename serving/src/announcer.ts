@@ -1,9 +1,11 @@
-import { connect as connectNats, type NatsConnection } from '@nats-io/transport-node';
+import { connect as connectNats, headers, type NatsConnection } from '@nats-io/transport-node';
 import {
   type ModelAnnouncement,
   modelAnnouncementSchema,
   mqttTopics,
   natsSubjects,
+  type RolloutDecision,
+  rolloutDecisionSchema,
   type Secret,
   TransportError,
 } from '@reefguard/core';
@@ -12,6 +14,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 /** Tells edge agents (and other servers) which model to run after each decision. */
 export interface Announcer {
   announce(announcement: ModelAnnouncement): Promise<void>;
+  /** Publishes a rollout decision (NATS only: it is for the trace and the report). */
+  publishDecision(decision: RolloutDecision): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -21,6 +25,12 @@ export interface AnnouncerOptions {
   mqttUrl: string;
   mqttUsername?: string;
   mqttPassword?: Secret;
+}
+
+function msgIdHeaders(id: string) {
+  const h = headers();
+  h.set('Nats-Msg-Id', id);
+  return h;
 }
 
 /**
@@ -62,6 +72,21 @@ export function createAnnouncer(options: AnnouncerOptions): Announcer {
         await client.publishAsync(mqttTopics.modelAnnouncements, payload, { qos: 1, retain: true });
       } catch (cause) {
         throw new TransportError(`could not announce on MQTT ${options.mqttUrl}`, { cause });
+      }
+    },
+    async publishDecision(decision) {
+      const payload = JSON.stringify(rolloutDecisionSchema.parse(decision));
+      try {
+        const nc = await natsConnection();
+        // The loop's MODELS stream keeps it; the id makes a repeated publish a no-op there.
+        nc.publish(natsSubjects.rolloutDecisions, payload, {
+          headers: msgIdHeaders(decision.id),
+        });
+        await nc.flush();
+      } catch (cause) {
+        throw new TransportError(`could not publish a rollout decision on ${options.natsUrl}`, {
+          cause,
+        });
       }
     },
     async close() {

@@ -1,12 +1,14 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { RolloutDecision } from '@reefguard/core';
 import type { GateResult } from './promotion-policy.js';
 import type { Alias } from './registry.js';
 
 /** One promotion, canary or rollback decision, as appended to the audit log. */
 export interface Decision {
   at: string;
-  action: 'promote' | 'rollback' | 'canary-promote' | 'canary-rollback';
+  /** `retrain` records a retrain that failed; `canary-open` a canary window starting. */
+  action: 'promote' | 'rollback' | 'canary-promote' | 'canary-rollback' | 'canary-open' | 'retrain';
   target: Alias;
   name: string;
   version: string | null;
@@ -19,6 +21,10 @@ export interface Decision {
   reason: string;
   actor: string;
   trace_id: string;
+  /** The retrain request the version came from, when a retrain result started this rollout. */
+  retrain_request_id?: string;
+  /** Canary weight, window and per-variant stats, for canary decisions. */
+  canary?: RolloutDecision['canary'];
 }
 
 /** Append-only JSON Lines: one decision per line, never rewritten. */

@@ -16,7 +16,16 @@ export { createMlflowRegistry, type MlflowRegistryOptions } from './mlflow-regis
 export { createModelHub, type Lease, type ModelHub, type ModelSet } from './model-hub.js';
 export { loadServingModel, type ServingModel, sha256Hex } from './model-session.js';
 export { FeaturesUnavailableError } from './predictor.js';
-export { modelFileUrl, type PromotionDeps, promote, rollback } from './promotion.js';
+export {
+  modelFileUrl,
+  type PromotionDeps,
+  promote,
+  recordCanaryOpen,
+  recordFailedRetrain,
+  rollback,
+  rolloutStage,
+  toRolloutDecision,
+} from './promotion.js';
 export {
   type Approval,
   evaluateGates,
@@ -26,5 +35,23 @@ export {
   type PromotionPolicy,
 } from './promotion-policy.js';
 export { type Alias, createLocalRegistry, type ModelRegistry } from './registry.js';
-export { createPromotionDeps, startServer } from './server.js';
+export {
+  createRetrainResultsSource,
+  DEFAULT_ROLLOUT_DURABLE,
+  ensureLoopStreams,
+  type ResultDelivery,
+  type RetrainResultsSource,
+} from './retrain-results.js';
+export {
+  decideRetrainResult,
+  loadRolloutConfig,
+  type RolloutConfig,
+  type RolloutController,
+  type RolloutControllerOptions,
+  type RolloutModels,
+  rolloutSettings,
+  startRolloutController,
+} from './rollout.js';
+export { formatTrace, readTrace, type TraceStep } from './rollout-trace.js';
+export { createPromotionDeps, type ServerExtension, startServer } from './server.js';
 export { createSiteCatalog, loadSiteCatalog, type Site, type SiteCatalog } from './sites.js';

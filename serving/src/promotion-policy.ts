@@ -16,6 +16,13 @@ export const promotionPolicySchema = z.object({
   champion: z.object({
     /** `name version [sha256]` lines, changed only by reviewed pull request. */
     approved_list: z.string().min(1),
+    /**
+     * How an unattended loop treats a version missing from the list. `never` (the default,
+     * and production's): it stays challenger until a reviewed PR lists it. `after-healthy-canary`
+     * (the demo's and the loop tests' policy only): a version whose canary window passed every
+     * health gate counts as approved; `./reefguard promote --to champion` still needs the list.
+     */
+    auto_approve: z.enum(['never', 'after-healthy-canary']).optional(),
   }),
   canary: z.object({
     /** Challenger error rate may exceed the champion's by less than this (absolute). */
@@ -80,6 +87,8 @@ export function evaluateGates(input: {
   championVersion: string | null;
   champion: ModelCard | null;
   approvals: readonly Approval[];
+  /** The candidate just passed every health gate of its canary window. */
+  canaryHealthy?: boolean;
 }): GateResult[] {
   const { policy, candidate, champion } = input;
   const results: GateResult[] = [];
@@ -128,14 +137,20 @@ export function evaluateGates(input: {
       (a) => a.name === candidate.name && a.version === input.candidateVersion,
     );
     const shaOk = !approved?.sha256 || approved.sha256 === input.candidateSha256;
+    const autoApproved =
+      !approved &&
+      policy.champion.auto_approve === 'after-healthy-canary' &&
+      input.canaryHealthy === true;
     results.push({
       gate: 'approved',
-      passed: approved !== undefined && shaOk,
-      detail: !approved
-        ? `${candidate.name} ${input.candidateVersion} is not in ${policy.champion.approved_list}`
-        : shaOk
-          ? `listed in ${policy.champion.approved_list}`
-          : `listed with sha256 ${approved.sha256}, but the file has ${input.candidateSha256}`,
+      passed: (approved !== undefined && shaOk) || autoApproved,
+      detail: autoApproved
+        ? `not in ${policy.champion.approved_list}; auto-approved after a healthy canary (policy auto_approve: after-healthy-canary)`
+        : !approved
+          ? `${candidate.name} ${input.candidateVersion} is not in ${policy.champion.approved_list}`
+          : shaOk
+            ? `listed in ${policy.champion.approved_list}`
+            : `listed with sha256 ${approved.sha256}, but the file has ${input.candidateSha256}`,
     });
   }
   return results;

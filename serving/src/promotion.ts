@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { type ModelAnnouncement, type ModelCard, ModelError } from '@reefguard/core';
+import {
+  type ModelAnnouncement,
+  type ModelCard,
+  ModelError,
+  type RetrainResult,
+  type RolloutDecision,
+} from '@reefguard/core';
 import type { Announcer } from './announcer.js';
 import type { AuditLog, Decision } from './audit-log.js';
+import type { CanaryStats } from './canary.js';
+import type { Variant } from './model-hub.js';
 import {
   type Approval,
   evaluateGates,
@@ -21,6 +29,10 @@ export interface PromotionDeps {
   publicUrl: string;
   canaryWeight: number;
   actor: string;
+  /** Per-variant stats of the current (or just closed) canary window, from whoever runs it. */
+  canaryStats?: () => Record<Variant, CanaryStats>;
+  /** Length of a canary window, for the decisions that report it. */
+  canaryWindowMs?: number;
 }
 
 export function modelFileUrl(publicUrl: string, version: string, file: string): string {
@@ -50,10 +62,96 @@ function announcement(
   };
 }
 
+/** The rollout stage a decision stands for, or null when it changed nothing worth telling. */
+export function rolloutStage(decision: Decision): RolloutDecision['stage'] | null {
+  if (decision.dry_run) return null;
+  switch (decision.action) {
+    case 'retrain':
+      return 'rejected';
+    case 'canary-open':
+      return 'canary-open';
+    case 'rollback':
+    case 'canary-rollback':
+      return decision.applied ? 'rolled-back' : null;
+    default: {
+      if (decision.target === 'challenger') return decision.applied ? 'challenger' : 'rejected';
+      if (decision.applied) return 'promoted';
+      const canaryGates = decision.gates.filter((g) => g.gate.startsWith('canary_'));
+      const healthy = canaryGates.length > 0 && canaryGates.every((g) => g.passed);
+      return decision.action === 'canary-promote' && healthy ? 'held' : 'rejected';
+    }
+  }
+}
+
+/** The audit entry as the `rollout-decision` message published on NATS. */
+export function toRolloutDecision(
+  decision: Decision,
+  stage: RolloutDecision['stage'],
+): RolloutDecision {
+  return {
+    schema_version: 1,
+    id: `decision/${decision.trace_id}/${stage}/${decision.version ?? 'none'}/${Date.parse(decision.at)}`,
+    trace_id: decision.trace_id,
+    stage,
+    model_name: decision.name,
+    version: decision.version,
+    previous: decision.previous,
+    applied: decision.applied,
+    gates: decision.gates.map(({ gate, passed, detail }) => ({ gate, passed, detail })),
+    canary: decision.canary,
+    reason: decision.reason,
+    retrain_request_id: decision.retrain_request_id,
+    actor: decision.actor,
+    decided_at: decision.at,
+  };
+}
+
+/** Audits first, then publishes: a published decision is always in the audit log. */
 async function record(deps: PromotionDeps, decision: Omit<Decision, 'at' | 'actor'>) {
   const full: Decision = { at: new Date().toISOString(), actor: deps.actor, ...decision };
   await deps.audit.append(full);
+  const stage = rolloutStage(full);
+  if (stage && deps.announcer) {
+    await deps.announcer.publishDecision(toRolloutDecision(full, stage));
+  }
   return full;
+}
+
+/** The applied challenger decision that put `version` in the canary: its trace and request. */
+async function challengerOrigin(
+  deps: PromotionDeps,
+  version: string | null,
+): Promise<Pick<Decision, 'trace_id' | 'retrain_request_id'> | null> {
+  if (version === null) return null;
+  const origin = (await deps.audit.read())
+    .filter(
+      (d) =>
+        d.target === 'challenger' &&
+        d.applied &&
+        d.version === version &&
+        (d.action === 'promote' || d.action === 'canary-promote'),
+    )
+    .at(-1);
+  return origin
+    ? { trace_id: origin.trace_id, retrain_request_id: origin.retrain_request_id }
+    : null;
+}
+
+const toStats = (s: CanaryStats) => ({
+  requests: s.requests,
+  errors: s.errors,
+  error_rate: s.errorRate,
+  p50_ms: Number.isFinite(s.p50Ms) ? s.p50Ms : null,
+});
+
+/** Weight, window and (when known) per-variant stats of the canary, for canary decisions. */
+function canarySummary(deps: PromotionDeps): NonNullable<Decision['canary']> {
+  const stats = deps.canaryStats?.();
+  return {
+    weight: deps.canaryWeight,
+    ...(deps.canaryWindowMs ? { window_s: deps.canaryWindowMs / 1000 } : {}),
+    ...(stats ? { champion: toStats(stats.champion), challenger: toStats(stats.challenger) } : {}),
+  };
 }
 
 async function modelName(deps: PromotionDeps, version: string | null): Promise<string> {
@@ -74,23 +172,32 @@ export async function promote(
     /** Gates measured elsewhere (the canary's health), added to the policy's. */
     extraGates?: GateResult[];
     action?: 'promote' | 'canary-promote';
+    /** The retrain request behind the version (the rollout controller passes it). */
+    retrainRequestId?: string;
   },
 ): Promise<Decision> {
   const { registry } = deps;
-  const traceId = request.traceId ?? randomUUID();
   const previous = await registry.getAlias(request.to);
   const version =
     request.version ??
     (request.to === 'champion'
       ? await registry.getAlias('challenger')
       : await registry.latestVersion());
+  // A champion move continues the trace that made the version challenger.
+  const origin = request.to === 'champion' ? await challengerOrigin(deps, version) : null;
+  const action = request.action ?? 'promote';
   const base = {
-    action: request.action ?? 'promote',
+    action,
     target: request.to,
     previous,
     dry_run: request.dryRun ?? false,
-    trace_id: traceId,
+    trace_id: request.traceId ?? origin?.trace_id ?? randomUUID(),
+    ...(request.retrainRequestId || origin?.retrain_request_id
+      ? { retrain_request_id: request.retrainRequestId ?? origin?.retrain_request_id }
+      : {}),
+    ...(action === 'canary-promote' ? { canary: canarySummary(deps) } : {}),
   };
+  const traceId = base.trace_id;
   if (version === null) {
     return record(deps, {
       ...base,
@@ -114,6 +221,10 @@ export async function promote(
       championVersion,
       champion,
       approvals: request.to === 'champion' ? await deps.loadApprovals() : [],
+      canaryHealthy:
+        action === 'canary-promote' &&
+        (request.extraGates ?? []).some((g) => g.gate.startsWith('canary_')) &&
+        (request.extraGates ?? []).every((g) => g.passed),
     }),
     ...(request.extraGates ?? []),
   ];
@@ -173,11 +284,13 @@ export async function rollback(
   },
 ): Promise<Decision> {
   const { registry } = deps;
-  const traceId = request.traceId ?? randomUUID();
   const action = request.action ?? 'rollback';
   const challenger = await registry.getAlias('challenger');
   const champion = await registry.getAlias('champion');
   if (challenger !== null) {
+    // Withdrawing a challenger ends the trace that made it one.
+    const origin = await challengerOrigin(deps, challenger);
+    const traceId = request.traceId ?? origin?.trace_id ?? randomUUID();
     await registry.deleteAlias('challenger');
     const decision = await record(deps, {
       action,
@@ -190,6 +303,8 @@ export async function rollback(
       gates: request.gates ?? [],
       reason: `challenger ${challenger} withdrawn: ${request.reason}`,
       trace_id: traceId,
+      ...(origin?.retrain_request_id ? { retrain_request_id: origin.retrain_request_id } : {}),
+      ...(action === 'canary-rollback' ? { canary: canarySummary(deps) } : {}),
     });
     if (champion && deps.announcer) {
       const card = await registry.readCard(champion);
@@ -199,6 +314,7 @@ export async function rollback(
     }
     return decision;
   }
+  const traceId = request.traceId ?? randomUUID();
   const promotions = (await deps.audit.read()).filter(
     (d) => d.target === 'champion' && d.applied && d.version === champion && d.previous !== null,
   );
@@ -238,4 +354,48 @@ export async function rollback(
     );
   }
   return decision;
+}
+
+/**
+ * Records that serving opened the canary window for the challenger `version`: `weight` of
+ * sites (and the same share of the edge fleet) run it until the window closes.
+ */
+export async function recordCanaryOpen(deps: PromotionDeps, version: string): Promise<Decision> {
+  const origin = await challengerOrigin(deps, version);
+  const summary = canarySummary(deps);
+  const champion = await deps.registry.getAlias('champion');
+  return record(deps, {
+    action: 'canary-open',
+    target: 'challenger',
+    name: await modelName(deps, version),
+    version,
+    previous: champion,
+    applied: true,
+    dry_run: false,
+    gates: [],
+    reason: `canary open: ${(summary.weight * 100).toFixed(0)} % of sites and of the edge fleet on ${version} against champion ${champion ?? 'nothing'}${summary.window_s ? ` for ${summary.window_s} s` : ''}`,
+    trace_id: origin?.trace_id ?? randomUUID(),
+    canary: { weight: summary.weight, window_s: summary.window_s },
+    ...(origin?.retrain_request_id ? { retrain_request_id: origin.retrain_request_id } : {}),
+  });
+}
+
+/** Records a retrain that produced no model: nothing moves, the trace says why. */
+export async function recordFailedRetrain(
+  deps: PromotionDeps,
+  result: RetrainResult,
+): Promise<Decision> {
+  return record(deps, {
+    action: 'retrain',
+    target: 'challenger',
+    name: result.model_name,
+    version: result.model_version,
+    previous: await deps.registry.getAlias('challenger'),
+    applied: false,
+    dry_run: false,
+    gates: [{ gate: 'retrain', passed: false, detail: result.reason ?? 'no reason given' }],
+    reason: `retrain ${result.request_id} failed: ${result.reason ?? 'no reason given'}; no alias moved`,
+    trace_id: result.trace_id,
+    retrain_request_id: result.request_id,
+  });
 }

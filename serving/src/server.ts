@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { createAnnouncer } from './announcer.js';
 import { buildApp } from './app.js';
@@ -51,12 +52,20 @@ export async function createPromotionDeps(
     }),
     publicUrl: publicUrl(config),
     canaryWeight: config.CANARY_WEIGHT,
+    canaryWindowMs: config.CANARY_WINDOW_S * 1000,
     actor,
   };
 }
 
+/** Something run next to the app (the rollout controller); returns how to stop it. */
+export type ServerExtension = (app: FastifyInstance) => Promise<() => Promise<void>>;
+
 /** Starts serving on HOST:PORT until `signal` aborts; then closes everything it opened. */
-export async function startServer(config: ServingConfig, signal: AbortSignal): Promise<void> {
+export async function startServer(
+  config: ServingConfig,
+  signal: AbortSignal,
+  extension?: ServerExtension,
+): Promise<void> {
   const redis = new Redis(config.REDIS_URL.reveal(), {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
@@ -92,11 +101,15 @@ export async function startServer(config: ServingConfig, signal: AbortSignal): P
   });
   logNatsError = (error) => app.log.warn({ err: error }, 'predictions topic: NATS setup failed');
   for (const error of early) logNatsError(error);
+  // Canary decisions report the window's per-variant numbers.
+  promotion.canaryStats = () => app.models.canary.stats();
   // ioredis reconnects by itself; an outage shows in /readyz and as 503s, logged here once per
   // failed attempt rather than as an unhandled error event.
   redis.on('error', (error: Error) => app.log.warn({ err: error }, 'Redis connection error'));
   await app.listen({ host: config.HOST, port: config.PORT });
+  const stopExtension = await extension?.(app);
   await new Promise<void>((done) => signal.addEventListener('abort', () => done(), { once: true }));
+  await stopExtension?.();
   await app.close();
   await predictions?.close();
   await promotion.announcer?.close();

@@ -52,8 +52,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'ingest',
-    summary: 'fetch satellite SST files (MODIS-Aqua L3m) and sample them at every site',
-    usage: 'ingest modis --start YYYY-MM-DD --end YYYY-MM-DD [--base-url URL] [--publish]',
+    summary:
+      'fetch satellite products (MODIS-Aqua L3m SST, Sentinel-2 L2A turbidity) and sample them at every site',
+    usage:
+      'ingest modis|sentinel2 --start YYYY-MM-DD --end YYYY-MM-DD [--base-url URL] [--publish]',
     module: '@reefguard/stream-processor/cli/ingest',
   },
   {
@@ -111,9 +113,27 @@ export const COMMANDS: readonly CommandSpec[] = [
     module: '@reefguard/serving/cli/rollback',
   },
   {
+    name: 'rollout',
+    summary: 'serve, and turn retrain results into challenger, canary, promotion or rollback',
+    usage: 'rollout [--host HOST] [--port PORT]',
+    module: '@reefguard/serving/cli/rollout',
+  },
+  {
+    name: 'trace',
+    summary: 'print one closed loop in order: drift, retrain, decisions, announcements, audit',
+    usage: 'trace TRACE_ID [--json]',
+    module: '@reefguard/serving/cli/trace',
+  },
+  {
     name: 'report',
     summary: 'write the run report: risk map, skill vs CRW, drift, canary, lineage, counts (HTML)',
     usage: 'report [--state-dir DIR] [--out FILE.html] [--mlflow URL]',
     module: '@reefguard/report/cli',
+  },
+  {
+    name: 'demo',
+    summary: 'the main job: stack, first model, edge agents replaying a heat wave, loop, report',
+    usage: 'demo [--state-dir DIR] [--season YEAR] [--gateways N] [--quick] [--keep]',
+    module: '@reefguard/report/cli/demo',
   },
 ];
