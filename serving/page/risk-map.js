@@ -67,7 +67,15 @@ function draw() {
 async function loadMap(date) {
   $('summary').textContent = 'loading…';
   const query = date ? `?date=${date}` : '';
-  const map = await (await fetch(`/v1/risk-map${query}`)).json();
+  const response = await fetch(`/v1/risk-map${query}`);
+  const map = await response.json();
+  if (!response.ok) {
+    // Keep the last map drawn and say why this day has none (e.g. no offline store).
+    $('summary').textContent = `${date}: ${map.message}`;
+    document.body.dataset.mapError = map.reason ?? map.error;
+    return;
+  }
+  delete document.body.dataset.mapError;
   state.sites = map.features;
   if (!state.bounds) {
     const lons = map.features.map((f) => f.geometry.coordinates[0]);
@@ -84,8 +92,13 @@ async function loadMap(date) {
     $('site-ids').innerHTML = ids.map((id) => `<option value="${id}">`).join('');
   }
   $('date').value = map.date;
+  // Days after today have no answer; the server says so too (400).
+  if (!date) $('date').max = map.date;
   const answered = map.features.filter((f) => f.properties.status === 'ok').length;
-  $('summary').textContent = `${answered} of ${map.features.length} sites answered on ${map.date}`;
+  const source = map.source === 'offline' ? ' (offline store, as known at the end of the day)' : '';
+  $('summary').textContent =
+    `${answered} of ${map.features.length} sites answered on ${map.date}${source}`;
+  document.body.dataset.mapDate = map.date;
   document.body.dataset.mapReady = 'true';
   draw();
 }

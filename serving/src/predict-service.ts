@@ -2,6 +2,7 @@ import { NotFoundError, type Prediction } from '@reefguard/core';
 import type { FastifyInstance } from 'fastify';
 import type { OnlineFeatures } from './feature-store.js';
 import type { Lease } from './model-hub.js';
+import type { OfflineFeatureReader } from './offline-features.js';
 import type { InferenceStatus } from './plugins/metrics.js';
 import {
   checkFreshness,
@@ -25,7 +26,12 @@ export type SiteAnswer =
 export interface PredictSettings {
   maxAgeMs: number;
   degraded: PredictOptions['degraded'];
+  /** Past days of the risk map; without it they are unavailable. */
+  offline?: OfflineFeatureReader;
 }
+
+/** Where a request's features come from: the online store (Redis) unless told otherwise. */
+export type FeatureSource = (siteIds: readonly string[]) => Promise<OnlineFeatures[]>;
 
 /**
  * Answers for a list of sites: one Redis round trip for all of them, then one session run per
@@ -37,13 +43,18 @@ export async function answerSites(
   siteIds: readonly string[],
   timeMs: number,
   settings: PredictSettings,
+  source?: FeatureSource,
 ): Promise<SiteAnswer[]> {
-  const options: PredictOptions = { timeMs, ...settings };
+  const options: PredictOptions = {
+    timeMs,
+    maxAgeMs: settings.maxAgeMs,
+    degraded: settings.degraded,
+  };
   const known = siteIds.filter((id) => app.sites.has(id));
   const fetchStart = performance.now();
   let features: OnlineFeatures[];
   try {
-    features = await app.features.read(known);
+    features = await (source ?? app.features.read)(known);
     app.metrics.featureFetchLatency.observe(
       { status: 'ok' },
       (performance.now() - fetchStart) / 1e3,

@@ -6,6 +6,7 @@ import { buildApp } from './app.js';
 import { createAuditLog } from './audit-log.js';
 import type { ServingConfig } from './config.js';
 import { createMlflowRegistry } from './mlflow-registry.js';
+import { createOfflineFeatureReader } from './offline-features.js';
 import { createPredictionPublisher } from './prediction-publisher.js';
 import type { PromotionDeps } from './promotion.js';
 import { loadApprovals, loadPolicy } from './promotion-policy.js';
@@ -92,7 +93,11 @@ export async function startServer(
     redis,
     sites: await loadSiteCatalog(config.SITES_FILE),
     promotion,
-    predict: { maxAgeMs: config.FEATURE_MAX_AGE_H * 3_600_000, degraded: config.DEGRADED },
+    predict: {
+      maxAgeMs: config.FEATURE_MAX_AGE_H * 3_600_000,
+      degraded: config.DEGRADED,
+      offline: createOfflineFeatureReader({ dir: config.OFFLINE_STORE_DIR ?? config.STATE_DIR }),
+    },
     canaryWindowMs: config.CANARY_WINDOW_S * 1000,
     registryPollMs: config.REGISTRY_POLL_S * 1000,
     adminToken: config.ADMIN_TOKEN,

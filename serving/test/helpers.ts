@@ -99,6 +99,8 @@ export async function startTestApp(options: {
   logger?: AppDeps['logger'];
   /** Owned by the test, which closes it. */
   predictions?: AppDeps['predictions'];
+  /** Past days of the risk map. */
+  offline?: AppDeps['predict']['offline'];
 }): Promise<TestApp> {
   const dir = await mkdtemp(join(tmpdir(), 'reefguard-serving-'));
   await modelStore(join(dir, 'models'), options.versions);
@@ -132,7 +134,11 @@ export async function startTestApp(options: {
     redis,
     sites: createSiteCatalog(options.sites),
     promotion,
-    predict: { maxAgeMs: 36 * 3_600_000, degraded: options.degraded ?? 'crw-baseline' },
+    predict: {
+      maxAgeMs: 36 * 3_600_000,
+      degraded: options.degraded ?? 'crw-baseline',
+      offline: options.offline,
+    },
     canaryWindowMs: options.canaryWindowMs ?? 3_600_000,
     registryPollMs: options.registryPollMs,
     adminToken: options.adminToken,

@@ -1,9 +1,12 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openOfflineStore } from '@reefguard/stream-processor';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadServingModel } from '../src/model-session.js';
+import { createOfflineFeatureReader } from '../src/offline-features.js';
 import {
   FIXTURE_MODELS,
   featureHash,
@@ -49,12 +52,29 @@ describe('risk map page - real headless Chromium', () => {
     alert_level: null,
   });
 
+  // A past day in the offline store: three sites with that day's features.
+  const pastDay = Math.floor(Date.now() / 86_400_000) - 30;
+  const pastDate = new Date(pastDay * 86_400_000).toISOString().slice(0, 10);
+  let offlineDir: string;
+
   beforeAll(async () => {
+    offlineDir = await mkdtemp(join(tmpdir(), 'reefguard-page-offline-'));
+    const store = await openOfflineStore(join(offlineDir, 'stream-0.duckdb'));
+    await store.appendFeatures(
+      sites.slice(0, 3).map((site) => ({
+        siteId: site.site_id,
+        day: pastDay,
+        ingestedMs: pastDay * 86_400_000 + 3_600_000,
+        values: { dhw: 5, hotspot: 1, sst_anomaly: 0.8, turbidity_zscore: 0, alert_level: 2 },
+      })),
+    );
+    await store.close();
     t = await startTestApp({
       redisUrl,
       sites,
       versions: { '1': 'v1' },
       aliases: { champion: '1' },
+      offline: createOfflineFeatureReader({ dir: offlineDir }),
     });
     for (const [i, site] of sites.entries()) {
       if (i % 9 !== 8) await writeFeatures(t.redis, site.site_id, featureHash(asOf, valuesOf(i)));
@@ -65,6 +85,7 @@ describe('risk map page - real headless Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await t?.close();
+    await rm(offlineDir, { recursive: true, force: true });
   });
 
   it('draws every site, runs the champion in the browser for the what-if slider, and calls nothing outside', async () => {
@@ -122,6 +143,16 @@ describe('risk map page - real headless Chromium', () => {
     const shot = await stat(SCREENSHOT);
     expect(shot.mtimeMs).toBeGreaterThanOrEqual(before - 1000);
     expect(shot.size).toBeGreaterThan(20_000);
+    // The date picker: a past day comes from the offline store (CRW baseline answers here,
+    // flagged: the offline rows lack two of v1's features); days after today cannot be picked.
+    await page.fill('#date', pastDate);
+    await page.dispatchEvent('#date', 'change');
+    await page.waitForSelector(`body[data-map-date="${pastDate}"]`);
+    expect(await page.textContent('#summary')).toBe(
+      `3 of 60 sites answered on ${pastDate} (offline store, as known at the end of the day)`,
+    );
+    expect(await page.getAttribute('#date', 'max')).toBe(new Date().toISOString().slice(0, 10));
+
     expect(outside).toEqual([]);
     expect(failures).toEqual([]);
     await page.close();

@@ -200,6 +200,7 @@ describe('serving routes - real Redis, real ONNX sessions', () => {
     expect(response.statusCode).toBe(200);
     const map = response.json();
     expect(map.type).toBe('FeatureCollection');
+    expect(map.source).toBe('online');
     expect(map.features).toHaveLength(5);
     const bySite = Object.fromEntries(
       map.features.map((f: { properties: { site_id: string } }) => [f.properties.site_id, f]),
@@ -217,15 +218,11 @@ describe('serving routes - real Redis, real ONNX sessions', () => {
     });
     const onlyData = await t.app.inject({ method: 'GET', url: '/v1/risk-map?with_data=true' });
     expect(onlyData.json().features).toHaveLength(3);
+    // Past days come from the offline store (risk-map-offline.test.ts); this app has none.
     const past = await t.app.inject({ method: 'GET', url: '/v1/risk-map?date=2020-02-01' });
-    expect(past.json().date).toBe('2020-02-01');
-    expect(
-      past
-        .json()
-        .features.every(
-          (f: { properties: { status: string } }) => f.properties.status === 'unavailable',
-        ),
-    ).toBe(true);
+    expect(past.statusCode).toBe(503);
+    expect(past.json()).toMatchObject({ reason: 'missing' });
+    expect(past.json().message).toContain('offline store');
     const bad = await t.app.inject({ method: 'GET', url: '/v1/risk-map?date=last-week' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().message).toContain('date');

@@ -1,6 +1,7 @@
 import { ValidationError } from '@reefguard/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { answerSites, type PredictSettings } from '../predict-service.js';
+import { FeaturesUnavailableError } from '../predictor.js';
 import { errorResponses } from './schemas.js';
 
 const DAY_MS = 86_400_000;
@@ -23,12 +24,27 @@ const siteProperties = {
   },
 } as const;
 
-/** `YYYY-MM-DD` -> the last millisecond of that UTC day: the answer is as of the day's end. */
-function endOfDayMs(date: string | undefined): number {
-  if (date === undefined) return Date.now();
+/**
+ * The day asked for: today (or no date) is answered from the online store now; an earlier
+ * day from the offline store as known at that day's end; a later day is an error.
+ */
+function dayOf(
+  date: string | undefined,
+  nowMs: number,
+): { day: number; timeMs: number; past: boolean } {
+  const today = Math.floor(nowMs / DAY_MS);
+  if (date === undefined) return { day: today, timeMs: nowMs, past: false };
   const start = Date.parse(`${date}T00:00:00Z`);
   if (Number.isNaN(start)) throw new ValidationError(`date "${date}" is not a day`, 'date');
-  return Math.min(start + DAY_MS - 1, Date.now());
+  const day = Math.floor(start / DAY_MS);
+  if (day > today) {
+    throw new ValidationError(
+      `date ${date} is in the future (today is ${new Date(nowMs).toISOString().slice(0, 10)} UTC)`,
+      'date',
+    );
+  }
+  if (day === today) return { day, timeMs: nowMs, past: false };
+  return { day, timeMs: start + DAY_MS - 1, past: true };
 }
 
 export const riskMapRoutes: FastifyPluginAsync<PredictSettings> = async (app, settings) => {
@@ -41,7 +57,12 @@ export const riskMapRoutes: FastifyPluginAsync<PredictSettings> = async (app, se
           type: 'object',
           additionalProperties: false,
           properties: {
-            date: { type: 'string', format: 'date', description: 'UTC day (default: now)' },
+            date: {
+              type: 'string',
+              format: 'date',
+              description:
+                'UTC day (default: today); a past day is answered from the offline store as known at the end of that day',
+            },
             with_data: { type: 'boolean', description: 'only sites that have an answer' },
           },
         },
@@ -51,6 +72,12 @@ export const riskMapRoutes: FastifyPluginAsync<PredictSettings> = async (app, se
             properties: {
               type: { type: 'string', const: 'FeatureCollection' },
               date: { type: 'string' },
+              source: {
+                type: 'string',
+                enum: ['online', 'offline'],
+                description:
+                  'online: today from the online store; offline: a past day as known at its end',
+              },
               features: {
                 type: 'array',
                 items: {
@@ -75,13 +102,21 @@ export const riskMapRoutes: FastifyPluginAsync<PredictSettings> = async (app, se
       },
     },
     async (request) => {
-      const timeMs = endOfDayMs(request.query.date);
+      const { day, timeMs, past } = dayOf(request.query.date, Date.now());
       const sites = app.sites.sites;
+      const offline = settings.offline;
+      if (past && !offline) {
+        throw new FeaturesUnavailableError(
+          'past days come from the offline store, and this server has none configured',
+          'missing',
+        );
+      }
       const answers = await answerSites(
         app,
         sites.map((s) => s.site_id),
         timeMs,
         settings,
+        past && offline ? (ids) => offline.readDay(ids, day, timeMs) : undefined,
       );
       const features = sites.flatMap((site, i) => {
         const answer = answers[i];
@@ -125,6 +160,7 @@ export const riskMapRoutes: FastifyPluginAsync<PredictSettings> = async (app, se
       return {
         type: 'FeatureCollection',
         date: new Date(timeMs).toISOString().slice(0, 10),
+        source: past ? 'offline' : 'online',
         features,
       };
     },
