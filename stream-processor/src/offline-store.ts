@@ -59,6 +59,25 @@ export interface FeatureRow {
   values: Partial<Record<StreamFeature, number | null>>;
 }
 
+/** One variable of a gridded product: values (time, lat, lon) row-major, NaN = missing. */
+export interface GridLayer {
+  product: string;
+  variable: string;
+  sourceUri: string;
+  days: Int32Array;
+  lat: Float64Array;
+  lon: Float64Array;
+  values: Float64Array;
+}
+
+/** Cell centres and their DHW chip channels, aligned. */
+export interface GridDhwPoints {
+  latDeg: Float64Array;
+  lonDeg: Float64Array;
+  dhwMaxYtd: Float64Array;
+  dhwPrevYearMax: Float64Array;
+}
+
 export interface OfflineStore {
   /**
    * Appends readings. `fresh` ones were never applied before (the event state says so) and
@@ -74,6 +93,18 @@ export interface OfflineStore {
   appendFeatures(rows: readonly FeatureRow[]): Promise<void>;
   /** Satellite values sampled at sites; a repeated id (re-ingested file) is ignored. */
   appendSatellite(rows: readonly SatelliteObservation[], ingestedMs: number): Promise<void>;
+  /**
+   * Gridded satellite layers kept for chip building (CRW DHW, SST anomaly ...): every finite
+   * cell of every day. Re-ingesting a file replaces its cells (same product, variable, days and
+   * extent) instead of doubling them. Returns the cells written.
+   */
+  appendGrid(layer: GridLayer, ingestedMs: number): Promise<number>;
+  /**
+   * Per grid cell, the year-to-date maximum DHW up to `day` and the previous calendar year's
+   * maximum (the chip channels `dhw_max_ytd`, `dhw_prev_year_max`), from `product`'s `dhw`
+   * layer as known at `knownAtMs` (default: now).
+   */
+  gridDhwChipPoints(product: string, day: number, knownAtMs?: number): Promise<GridDhwPoints>;
   /** The features of `siteId` for day `day` as known at `knownAtMs`, or null. */
   featuresAsOf(
     siteId: string,
@@ -105,6 +136,9 @@ CREATE TABLE IF NOT EXISTS satellite_samples (
   lon DOUBLE, value DOUBLE, unit VARCHAR, quality DOUBLE, source_uri VARCHAR,
   observed_at TIMESTAMP, ingested_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS staging_satellite AS SELECT * FROM satellite_samples LIMIT 0;
+CREATE TABLE IF NOT EXISTS grid_layers (
+  product VARCHAR, variable VARCHAR, day DATE, lat DOUBLE, lon DOUBLE, value DOUBLE,
+  source_uri VARCHAR, ingested_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS staging_readings (
   id VARCHAR, site_id VARCHAR, station_id VARCHAR, parameter VARCHAR, value DOUBLE,
   unit VARCHAR, source VARCHAR, observed_ms BIGINT, ingested_ms BIGINT);
@@ -223,6 +257,80 @@ export async function openOfflineStore(path: string): Promise<OfflineStore> {
         // A re-ingested file repeats its ids: keep the first value stored.
         await conn.run('INSERT OR IGNORE INTO satellite_samples SELECT * FROM staging_satellite');
         await conn.run('DELETE FROM staging_satellite');
+      }),
+    appendGrid: (layer, ingestedMs) =>
+      serial(async () => {
+        const { days, lat, lon, values } = layer;
+        const pixels = lat.length * lon.length;
+        if (values.length !== days.length * pixels) {
+          throw new RangeError(
+            `grid ${layer.variable}: ${values.length} values for ${days.length} x ${lat.length} x ${lon.length}`,
+          );
+        }
+        if (days.length === 0 || pixels === 0) return 0;
+        const range = (a: Float64Array | Int32Array) => [Math.min(...a), Math.max(...a)] as const;
+        const [d0, d1] = range(days);
+        const [la0, la1] = range(lat);
+        const [lo0, lo1] = range(lon);
+        await conn.run('BEGIN TRANSACTION');
+        try {
+          await conn.run(
+            `DELETE FROM grid_layers WHERE product = ${sql(layer.product)} AND variable = ${sql(layer.variable)}
+             AND day BETWEEN DATE '1970-01-01' + ${d0} AND DATE '1970-01-01' + ${d1}
+             AND lat BETWEEN ${la0} AND ${la1} AND lon BETWEEN ${lo0} AND ${lo1}`,
+          );
+          const appender = await conn.createAppender('grid_layers');
+          const ingested = new DuckDBTimestampValue(BigInt(ingestedMs) * 1000n);
+          let written = 0;
+          for (let t = 0; t < days.length; t++) {
+            const date = new DuckDBDateValue(days[t] as number);
+            for (let i = 0; i < lat.length; i++) {
+              for (let j = 0; j < lon.length; j++) {
+                const v = values[t * pixels + i * lon.length + j] as number;
+                if (!Number.isFinite(v)) continue;
+                appender.appendVarchar(layer.product);
+                appender.appendVarchar(layer.variable);
+                appender.appendDate(date);
+                appender.appendDouble(lat[i] as number);
+                appender.appendDouble(lon[j] as number);
+                appender.appendDouble(v);
+                appender.appendVarchar(layer.sourceUri);
+                appender.appendTimestamp(ingested);
+                appender.endRow();
+                written += 1;
+              }
+            }
+          }
+          appender.closeSync();
+          await conn.run('COMMIT');
+          return written;
+        } catch (e) {
+          await conn.run('ROLLBACK');
+          throw e;
+        }
+      }),
+    gridDhwChipPoints: (product, day, knownAtMs = Date.now()) =>
+      serial(async () => {
+        const year = new Date(day * 86_400_000).getUTCFullYear();
+        const reader = await conn.runAndReadAll(
+          `SELECT lat, lon,
+             max(value) FILTER (WHERE day >= make_date(${year}, 1, 1)) AS ytd,
+             max(value) FILTER (WHERE day < make_date(${year}, 1, 1)) AS prev
+           FROM grid_layers
+           WHERE product = ${sql(product)} AND variable = 'dhw'
+             AND day BETWEEN make_date(${year - 1}, 1, 1) AND DATE '1970-01-01' + ${day}
+             AND ingested_at <= epoch_ms(${knownAtMs})
+           GROUP BY lat, lon ORDER BY lat DESC, lon`,
+        );
+        const rows = reader.getRowObjectsJson();
+        const column = (key: string) =>
+          Float64Array.from(rows, (r) => (r[key] === null ? Number.NaN : Number(r[key])));
+        return {
+          latDeg: column('lat'),
+          lonDeg: column('lon'),
+          dhwMaxYtd: column('ytd'),
+          dhwPrevYearMax: column('prev'),
+        };
       }),
     featuresAsOf: (siteId, day, knownAtMs) =>
       serial(async () => {

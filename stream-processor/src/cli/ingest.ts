@@ -12,6 +12,17 @@ import { workspaceRoot } from '@reefguard/core/cli/workspace';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { connectNats, connectRedis } from '../connections.js';
+import {
+  CRW_ERDDAP_DATASET,
+  crwErddapQuery,
+  DEFAULT_CRW_DAILY_PATTERN,
+  DEFAULT_CRW_ERDDAP_URL,
+  DEFAULT_VIRTUAL_STATION_RADIUS_KM,
+  ERDDAP_CHUNK_DAYS,
+  ingestCrwFiles,
+  ingestVirtualStations,
+  sitesBox,
+} from '../crw-ingest.js';
 import { createEventState } from '../event-state.js';
 import { createFetcher, DEFAULT_FETCH_RETRIES, DEFAULT_FETCH_TIMEOUT_MS } from '../fetcher.js';
 import { loadGbrSites } from '../gbr-sites.js';
@@ -31,6 +42,10 @@ export const DEFAULT_STAC_URL = 'https://earth-search.aws.element84.com/v1/';
 
 const USAGE = `usage: ./reefguard ingest modis --start YYYY-MM-DD --end YYYY-MM-DD [--base-url URL]
                                    [--offline PATH] [--publish]
+       ./reefguard ingest crw --start YYYY-MM-DD --end YYYY-MM-DD [--base-url ERDDAP_URL]
+                                   [--daily [--pattern NAME]] [--offline PATH] [--publish]
+       ./reefguard ingest crw-vs --start YYYY-MM-DD --end YYYY-MM-DD --base-url URL
+                                   --file NAME [--file NAME ...] [--radius-km KM]
        ./reefguard ingest sentinel2 --start YYYY-MM-DD --end YYYY-MM-DD [--base-url STAC_URL]
                                    [--collection NAME] [--max-cloud PCT] [--offline-only]
                                    [--offline PATH] [--publish]
@@ -38,6 +53,13 @@ const USAGE = `usage: ./reefguard ingest modis --start YYYY-MM-DD --end YYYY-MM-
 modis      MODIS-Aqua L3m daily night SST files (AQUA_MODIS.YYYYMMDD.L3m.DAY.NSST.sst.4km.nc)
            for each day, qual_sst 0-1, sampled at every GBR site (default base URL
            ${DEFAULT_MODIS_BASE_URL}, or a replay folder server).
+crw        NOAA Coral Reef Watch 5 km SST, SST anomaly, HotSpot, DHW and 7-day BAA: ERDDAP
+           griddap subsets (${CRW_ERDDAP_DATASET}.nc, NetCDF-3) of the GBR sites' box in ${ERDDAP_CHUNK_DAYS}-day
+           requests (default ${DEFAULT_CRW_ERDDAP_URL}), or with --daily NOAA's daily
+           NetCDF-4 files named by --pattern (default ${DEFAULT_CRW_DAILY_PATTERN}). Sampled at
+           the cell of every site; DHW and SST anomaly also kept as grids (grid_layers) for chips.
+crw-vs     NOAA CRW virtual-station text files: each day's values go to the sites within
+           --radius-km (default ${DEFAULT_VIRTUAL_STATION_RADIUS_KM}) of the station.
 sentinel2  Sentinel-2 L2A scenes over the sites from a STAC API (default ${DEFAULT_STAC_URL},
            collection ${DEFAULT_STAC_COLLECTION}); a window of the 20 m COGs around each site
            (HTTP range requests), SCL-masked, Nechad turbidity; the values also update each
@@ -60,7 +82,14 @@ const settings = {
   STAC_TOKEN: secret().optional(),
 };
 
-const SOURCES = ['modis', 'sentinel2'] as const;
+const SOURCES = ['modis', 'crw', 'crw-vs', 'sentinel2'] as const;
+
+const DEFAULT_BASE_URL: Record<(typeof SOURCES)[number], string | undefined> = {
+  modis: DEFAULT_MODIS_BASE_URL,
+  crw: DEFAULT_CRW_ERDDAP_URL,
+  'crw-vs': undefined,
+  sentinel2: DEFAULT_STAC_URL,
+};
 
 const dayOf = (flag: string, text: string | undefined): number => {
   const ms = Date.parse(`${text ?? ''}T00:00:00Z`);
@@ -82,6 +111,10 @@ export async function run(args: string[]): Promise<number> {
       'offline-only': { type: 'boolean', default: false },
       offline: { type: 'string' },
       publish: { type: 'boolean', default: false },
+      daily: { type: 'boolean', default: false },
+      pattern: { type: 'string', default: DEFAULT_CRW_DAILY_PATTERN },
+      file: { type: 'string', multiple: true },
+      'radius-km': { type: 'string' },
     },
   });
   if (!SOURCES.includes(source as (typeof SOURCES)[number]) || !values.start || !values.end) {
@@ -92,6 +125,20 @@ export async function run(args: string[]): Promise<number> {
   const endDay = dayOf('end', values.end);
   if (endDay < startDay) {
     console.error(`--end ${values.end} is before --start ${values.start}`);
+    return 2;
+  }
+  const baseUrl = values['base-url'] ?? DEFAULT_BASE_URL[source as (typeof SOURCES)[number]];
+  if (!baseUrl) {
+    console.error(`ingest ${source} needs --base-url (where the files are)`);
+    return 2;
+  }
+  if (source === 'crw-vs' && !values.file?.length) {
+    console.error('ingest crw-vs needs at least one --file NAME (a virtual-station .txt file)');
+    return 2;
+  }
+  const radiusKm = Number(values['radius-km'] ?? DEFAULT_VIRTUAL_STATION_RADIUS_KM);
+  if (!(radiusKm > 0)) {
+    console.error(`--radius-km must be a positive number, got "${values['radius-km']}"`);
     return 2;
   }
   const maxCloud = values['max-cloud'] === undefined ? undefined : Number(values['max-cloud']);
@@ -115,8 +162,7 @@ export async function run(args: string[]): Promise<number> {
           nc?.publish(natsSubjects.satellite(o.product), JSON.stringify(o))
       : undefined;
     const fetcher = createFetcher({
-      baseUrl:
-        values['base-url'] ?? (source === 'modis' ? DEFAULT_MODIS_BASE_URL : DEFAULT_STAC_URL),
+      baseUrl,
       timeoutMs: config.FETCH_TIMEOUT_MS,
       retries: config.FETCH_RETRIES,
       ...(config.STAC_TOKEN && source === 'sentinel2'
@@ -136,6 +182,35 @@ export async function run(args: string[]): Promise<number> {
         `${summary.files} files, ${summary.samples} site samples, ${summary.missing.length} missing, ${summary.quarantined.length} quarantined in ${seconds()} s`,
       );
       for (const q of summary.quarantined) console.log(`quarantined ${q.payload}: ${q.reason}`);
+      return summary.quarantined.length > 0 ? 1 : 0;
+    }
+    if (source === 'crw' || source === 'crw-vs') {
+      const onFile = (line: string) => console.log(line);
+      const common = { fetcher, sites, offline, onFile, ...(publish ? { publish } : {}) };
+      let summary: Awaited<ReturnType<typeof ingestCrwFiles>>;
+      if (source === 'crw-vs') {
+        summary = await ingestVirtualStations(values.file ?? [], startDay, endDay, {
+          ...common,
+          radiusKm,
+        });
+      } else {
+        const paths: string[] = [];
+        if (values.daily) {
+          for (let d = startDay; d <= endDay; d++) {
+            const ymd = new Date(d * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
+            paths.push(values.pattern.replaceAll('{yyyymmdd}', ymd));
+          }
+        } else {
+          const box = sitesBox(sites);
+          for (let d = startDay; d <= endDay; d += ERDDAP_CHUNK_DAYS) {
+            paths.push(crwErddapQuery(d, Math.min(d + ERDDAP_CHUNK_DAYS - 1, endDay), box));
+          }
+        }
+        summary = await ingestCrwFiles(paths, common);
+      }
+      console.log(
+        `${summary.files} files, ${summary.samples} site samples, ${summary.gridCells} grid cells, ${summary.missing.length} missing, ${summary.quarantined.length} quarantined in ${seconds()} s`,
+      );
       return summary.quarantined.length > 0 ? 1 : 0;
     }
     redis = values['offline-only'] ? null : await connectRedis(config.REDIS_URL);
