@@ -3,6 +3,7 @@ export * from './batch-queue.js';
 export * from './connections.js';
 export * from './crw-grid.js';
 export * from './crw-ingest.js';
+export * from './dhw-ytd.js';
 export * from './drift-monitor.js';
 export * from './event-state.js';
 export * from './fetcher.js';

@@ -36,6 +36,8 @@ export const STREAM_FEATURES = [
   'dhw_trend_7d',
   'turbidity_ntu',
   'turbidity_zscore',
+  // Added after the first release: last, so files written before only gain a column.
+  'dhw_max_ytd',
 ] as const satisfies readonly FeatureName[];
 
 export type StreamFeature = (typeof STREAM_FEATURES)[number];
@@ -159,6 +161,9 @@ export async function openOfflineStore(path: string): Promise<OfflineStore> {
     );
   }
   await conn.run(SCHEMA);
+  for (const f of STREAM_FEATURES) {
+    await conn.run(`ALTER TABLE daily_features ADD COLUMN IF NOT EXISTS ${f} DOUBLE`);
+  }
   // One statement at a time on the one connection: callers may overlap, DuckDB may not.
   let tail: Promise<unknown> = Promise.resolve();
   const serial = <T>(work: () => Promise<T>): Promise<T> => {

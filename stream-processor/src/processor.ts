@@ -6,6 +6,7 @@ import {
   type FeatureVector,
 } from '@reefguard/core';
 import type { Delivery } from './batch-queue.js';
+import type { DhwYearToDate } from './dhw-ytd.js';
 import type { EventState, SiteWindow, StateReading } from './event-state.js';
 import type { HeatStress } from './heat-stress.js';
 import type { ReadingSource } from './jetstream-source.js';
@@ -35,6 +36,8 @@ export interface ProcessorOptions {
   offline: OfflineStore;
   online: OnlineStore;
   heat: HeatStress | null;
+  /** Year-to-date maximum DHW per site (`dhw_max_ytd`); omitted, the feature stays empty. */
+  dhwYtd?: DhwYearToDate | null;
   metrics: ProcessorMetrics;
   /** Name recorded as the quarantine source, e.g. `jetstream` or `mqtt`. */
   sourceName: string;
@@ -195,6 +198,7 @@ export async function applyBatch(
       }
     }
   }
+  await addDhwMaxYtd(options.dhwYtd, featureRows);
   return {
     outcome: {
       deliveries: batch,
@@ -230,6 +234,38 @@ export async function commitBatch(
   metrics.readings.inc({ outcome: 'quarantined' }, outcome.quarantined.length);
   metrics.batches.inc();
   return outcome;
+}
+
+/**
+ * Sets `dhw_max_ytd` on every row (in place: the online vectors share the rows' values) from
+ * the year-to-date DHW store, after storing the rows' own DHW.
+ */
+export async function addDhwMaxYtd(
+  store: DhwYearToDate | null | undefined,
+  rows: readonly FeatureRow[],
+): Promise<void> {
+  if (!store || rows.length === 0) return;
+  const bySite = new Map<string, FeatureRow[]>();
+  for (const row of rows) {
+    const list = bySite.get(row.siteId);
+    if (list) list.push(row);
+    else bySite.set(row.siteId, [row]);
+  }
+  const maxima = await store.update(
+    new Map(
+      [...bySite].map(([site, list]) => [
+        site,
+        list.map((r) => ({ day: r.day, dhw: r.values.dhw ?? Number.NaN })),
+      ]),
+    ),
+  );
+  for (const [site, list] of bySite) {
+    const values = maxima.get(site) ?? [];
+    list.forEach((row, i) => {
+      const v = values[i] ?? Number.NaN;
+      row.values.dhw_max_ytd = Number.isFinite(v) ? v : null;
+    });
+  }
 }
 
 /** The features of `day` from the site's window (the window's last day is its watermark day). */

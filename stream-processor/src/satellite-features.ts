@@ -5,11 +5,12 @@ import {
   type SatelliteObservation,
   utcDay,
 } from '@reefguard/core';
+import type { DhwYearToDate } from './dhw-ytd.js';
 import { type EventState, STATE_WINDOW_DAYS, type StateReading } from './event-state.js';
 import type { HeatStress } from './heat-stress.js';
 import type { FeatureRow, OfflineStore } from './offline-store.js';
 import type { OnlineStore } from './online-store.js';
-import { featuresOfDay } from './processor.js';
+import { addDhwMaxYtd, featuresOfDay } from './processor.js';
 import type { SiteRegistry } from './sites.js';
 
 /**
@@ -24,6 +25,7 @@ export interface SatelliteFeatureOptions {
   offline: OfflineStore;
   online: OnlineStore;
   heat: HeatStress | null;
+  dhwYtd?: DhwYearToDate | null;
   now?: () => number;
 }
 
@@ -82,6 +84,7 @@ export async function applySatelliteTurbidity(
     online.push({ vector, seq: window.seq });
     summary.vectors.push(vector);
   }
+  await addDhwMaxYtd(options.dhwYtd, rows);
   await options.offline.appendFeatures(rows);
   await options.online.writeMany(online);
   return summary;

@@ -1,5 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Redis } from 'ioredis';
+import { createDhwYearToDate } from './dhw-ytd.js';
 import { createEventState } from './event-state.js';
 import type { HeatStress } from './heat-stress.js';
 import { createJetStreamSource, type ReadingSource } from './jetstream-source.js';
@@ -62,6 +63,13 @@ export async function startStreamProcessor(
       ? { allowedLatenessMs: options.allowedLatenessMs }
       : {}),
   });
+  const dhwYtd =
+    options.heat === null || options.heat === undefined
+      ? null
+      : createDhwYearToDate({
+          redis: options.redis,
+          prefix: options.statePrefix ?? DEFAULT_STATE_PREFIX,
+        });
   const metrics = options.metrics ?? createProcessorMetrics();
   let source = options.source;
   if (!source) {
@@ -84,6 +92,7 @@ export async function startStreamProcessor(
       offline,
       online,
       heat: options.heat ?? null,
+      dhwYtd,
       metrics,
       sourceName: options.sourceName ?? 'jetstream',
       ...(options.afterCommit ? { afterCommit: options.afterCommit } : {}),

@@ -70,6 +70,7 @@ describe('stream processor - CRW heat stress from live readings', () => {
       {
         "alert_level": 1,
         "dhw": 8.63,
+        "dhw_max_ytd": 8.63,
         "dhw_trend_7d": 0.830000000000001,
         "hotspot": 0.87,
         "sst_anomaly": 1.8509686919181583,

@@ -23,6 +23,7 @@ import {
   ingestVirtualStations,
   sitesBox,
 } from '../crw-ingest.js';
+import { createDhwYearToDate } from '../dhw-ytd.js';
 import { createEventState } from '../event-state.js';
 import { createFetcher, DEFAULT_FETCH_RETRIES, DEFAULT_FETCH_TIMEOUT_MS } from '../fetcher.js';
 import { loadGbrSites } from '../gbr-sites.js';
@@ -229,6 +230,7 @@ export async function run(args: string[]): Promise<number> {
               offline,
               online: createOnlineStore({ redis }),
               heat: createCrwHeatStress(),
+              dhwYtd: createDhwYearToDate({ redis, prefix: DEFAULT_STATE_PREFIX }),
             },
           }
         : {}),
