@@ -33,6 +33,8 @@ export const servingSettings = {
   /** What to answer when model features are missing: a flagged CRW answer or 503. */
   DEGRADED: z.enum(['crw-baseline', 'unavailable']).default('crw-baseline'),
   SITES_FILE: z.string().min(1).optional(),
+  /** Per-site layers the chips of a ViT member are cut from; without it chip models answer degraded. */
+  CHIP_LAYERS_FILE: z.string().min(1).optional(),
   /** The stream processor's DuckDB files (past days of the risk map); default STATE_DIR. */
   OFFLINE_STORE_DIR: z.string().min(1).optional(),
   /** Publish every answer of the predict routes on NATS `reefguard.v1.predictions.{site}`. */

@@ -4,6 +4,12 @@ export { type AuditLog, createAuditLog, type Decision } from './audit-log.js';
 export { type CanaryMonitor, type CanaryStats, createCanaryMonitor } from './canary.js';
 export { cohortPosition, routeVariant } from './canary-routing.js';
 export {
+  type ChipLayers,
+  createChipLayers,
+  loadChipLayers,
+  NO_CHIP_LAYERS,
+} from './chip-layers.js';
+export {
   DEFAULT_CANARY_WEIGHT,
   DEFAULT_CANARY_WINDOW_S,
   loadServingConfig,
@@ -14,8 +20,17 @@ export { crwBaselineRisk, riskBand } from './crw-baseline.js';
 export { createFeatureReader, type FeatureReader, parseFeatureHash } from './feature-store.js';
 export { createMlflowRegistry, type MlflowRegistryOptions } from './mlflow-registry.js';
 export { createModelHub, type Lease, type ModelHub, type ModelSet } from './model-hub.js';
-export { loadServingModel, type ServingModel, sha256Hex } from './model-session.js';
-export { FeaturesUnavailableError } from './predictor.js';
+export { loadServingModel, type ServingModel, sha256Hex, TABULAR_FILE } from './model-session.js';
+export {
+  createOfflineFeatureReader,
+  type OfflineFeatureReader,
+} from './offline-features.js';
+export {
+  createPredictionPublisher,
+  type PredictionPublisher,
+  type PublisherStats,
+} from './prediction-publisher.js';
+export { FeaturesUnavailableError, type ServedPrediction } from './predictor.js';
 export {
   modelFileUrl,
   type PromotionDeps,

@@ -1,5 +1,6 @@
-import { NotFoundError, type Prediction } from '@reefguard/core';
+import { NotFoundError } from '@reefguard/core';
 import type { FastifyInstance } from 'fastify';
+import type { ChipLayers } from './chip-layers.js';
 import type { OnlineFeatures } from './feature-store.js';
 import type { Lease } from './model-hub.js';
 import type { OfflineFeatureReader } from './offline-features.js';
@@ -9,11 +10,12 @@ import {
   FeaturesUnavailableError,
   type PredictOptions,
   predictSites,
+  type ServedPrediction,
 } from './predictor.js';
 
 /** One site's answer in a batch: the prediction, or why there is none. */
 export type SiteAnswer =
-  | { ok: true; prediction: Prediction }
+  | { ok: true; prediction: ServedPrediction }
   | {
       ok: false;
       site_id: string;
@@ -28,6 +30,8 @@ export interface PredictSettings {
   degraded: PredictOptions['degraded'];
   /** Past days of the risk map; without it they are unavailable. */
   offline?: OfflineFeatureReader;
+  /** Chips for models with a ViT member; without them those answer degraded. */
+  chipLayers?: ChipLayers;
 }
 
 /** Where a request's features come from: the online store (Redis) unless told otherwise. */
@@ -49,6 +53,8 @@ export async function answerSites(
     timeMs,
     maxAgeMs: settings.maxAgeMs,
     degraded: settings.degraded,
+    chipLayers: settings.chipLayers,
+    siteOf: (siteId) => app.sites.get(siteId),
   };
   const known = siteIds.filter((id) => app.sites.has(id));
   const fetchStart = performance.now();
@@ -130,11 +136,10 @@ async function runGroup(
   leases: Lease[],
 ): Promise<SiteAnswer[]> {
   const started = performance.now();
-  const observe = (status: InferenceStatus, ms: number, n: number) => {
-    // A degraded answer came from the CRW baseline, not from the leased model.
-    const degraded = status === 'degraded';
-    const variant = degraded ? 'crw-baseline' : lease.variant;
-    const version = degraded ? 'crw-baseline' : lease.model.version;
+  const observe = (status: InferenceStatus, ms: number, n: number, baseline = false) => {
+    // A CRW-baseline answer came from physics, not from the leased model.
+    const variant = baseline ? 'crw-baseline' : lease.variant;
+    const version = baseline ? 'crw-baseline' : lease.model.version;
     for (let i = 0; i < n; i++) {
       app.metrics.recordInference(variant, version, status, ms / 1e3);
       app.models.canary.record(lease.variant, ms, status !== 'error');
@@ -148,7 +153,7 @@ async function runGroup(
         observe('unavailable', ms, 1);
         return unavailable((items[i] as (typeof items)[number]).siteId, p);
       }
-      observe(p.degraded ? 'degraded' : 'ok', ms, 1);
+      observe(p.degraded ? 'degraded' : 'ok', ms, 1, p.variant === 'crw-baseline');
       return { ok: true, prediction: p };
     });
   } catch (error) {

@@ -1,7 +1,12 @@
 import { alertLevel, type Prediction, ReefGuardError, SCHEMA_VERSION } from '@reefguard/core';
+import { type ChipLayers, NO_CHIP_LAYERS } from './chip-layers.js';
 import { crwBaselineRisk, riskBand } from './crw-baseline.js';
 import type { OnlineFeatures } from './feature-store.js';
 import type { ServingModel } from './model-session.js';
+import type { Site } from './sites.js';
+
+/** An answer as served: the `prediction` contract plus, when degraded, why. */
+export type ServedPrediction = Prediction & { degraded_reason?: string };
 
 /** Features exist but cannot answer for the requested time (missing, stale, from the future). */
 export class FeaturesUnavailableError extends ReefGuardError {
@@ -21,6 +26,10 @@ export interface PredictOptions {
   timeMs: number;
   maxAgeMs: number;
   degraded: 'crw-baseline' | 'unavailable';
+  /** Where chip models find their chips; none: they answer degraded. */
+  chipLayers?: ChipLayers;
+  /** The catalogue entry of a site (its coordinates place the chip). */
+  siteOf?: (siteId: string) => Site;
 }
 
 export interface Routed {
@@ -75,72 +84,123 @@ function inputRow(model: ServingModel, values: Record<string, number | null>) {
   return { row, missing };
 }
 
+type Ready = { index: number; row: Float32Array; chip?: Float32Array };
+
 /**
  * Predicts a group of sites that share one model in a single session run. Each site adds
  * 1 + F rows: its own and one per feature with that feature set to the training mean, so the
  * contribution of a feature is the risk it adds over its mean (occlusion attribution).
+ * A chip model whose chip layers are missing answers degraded, with the reason: from its
+ * tabular member when the card ships one, else from the CRW baseline.
  */
 export async function predictSites(
   items: ReadonlyArray<{ siteId: string; features: NonNullable<OnlineFeatures> }>,
   routed: Routed,
   options: PredictOptions,
-): Promise<Array<Prediction | FeaturesUnavailableError>> {
-  const { model, variant } = routed;
-  const width = model.card.features.length;
-  const perSite = 1 + width;
-  const answers: Array<Prediction | FeaturesUnavailableError | null> = [];
-  const ready: Array<{ index: number; row: Float32Array }> = [];
+): Promise<Array<ServedPrediction | FeaturesUnavailableError>> {
+  const { model } = routed;
+  const chipSpec = model.card.chip;
+  const layers = options.chipLayers ?? NO_CHIP_LAYERS;
+  const answers: Array<ServedPrediction | FeaturesUnavailableError | null> = [];
+  const full: Ready[] = [];
+  const tabular: Ready[] = [];
+  let tabularReason = '';
   for (const [index, { siteId, features }] of items.entries()) {
     const { row, missing } = inputRow(model, features.values);
-    if (missing.length === 0) {
-      ready.push({ index, row });
+    let reason: string | null = null;
+    if (missing.length > 0) {
+      reason = `features of ${siteId} lack ${missing.join(', ')} needed by model ${model.version}`;
+    } else if (chipSpec) {
+      const site = options.siteOf?.(siteId);
+      const chip = site ? layers.chipFor(chipSpec, site) : `site ${siteId} has no coordinates`;
+      if (typeof chip !== 'string') {
+        full.push({ index, row, chip });
+        answers.push(null);
+        continue;
+      }
+      if (model.tabular && options.degraded !== 'unavailable') {
+        tabularReason = `${chip}; answered by the tabular member of model ${model.version} only`;
+        tabular.push({ index, row });
+        answers.push(null);
+        continue;
+      }
+      reason = chip;
+    } else {
+      full.push({ index, row });
       answers.push(null);
       continue;
     }
-    const reason = `features of ${siteId} lack ${missing.join(', ')} needed by model ${model.version}`;
     answers.push(
       options.degraded === 'unavailable' || features.values.dhw == null
         ? new FeaturesUnavailableError(reason, 'incomplete')
-        : baselinePrediction(siteId, features, model.card.name),
+        : baselinePrediction(siteId, features, model.card.name, reason),
     );
   }
-  if (ready.length > 0) {
+  const run = async (ready: Ready[], degradedReason: string | null) => {
+    if (ready.length === 0) return;
+    const width = model.card.features.length;
+    const perSite = 1 + width;
     const batch = new Float32Array(ready.length * perSite * width);
-    ready.forEach(({ row }, k) => {
+    const chipLength = ready[0]?.chip?.length ?? 0;
+    const chips =
+      chipLength > 0 ? new Float32Array(ready.length * perSite * chipLength) : undefined;
+    ready.forEach(({ row, chip }, k) => {
       for (let j = 0; j < perSite; j++) {
         const offset = (k * perSite + j) * width;
         batch.set(row, offset);
         if (j > 0) batch[offset + j - 1] = model.card.features[j - 1]?.mean ?? 0;
+        // Every occlusion row of a site sees the site's own chip: only the tabular value moves.
+        if (chips && chip) chips.set(chip, (k * perSite + j) * chipLength);
       }
     });
-    const risks = await model.predict(batch, ready.length * perSite);
+    const risks =
+      degradedReason === null
+        ? await model.predict(batch, ready.length * perSite, chips)
+        : await (model.tabular as NonNullable<ServingModel['tabular']>).predict(
+            batch,
+            ready.length * perSite,
+          );
     ready.forEach(({ index }, k) => {
       const item = items[index] as (typeof items)[number];
-      const risk = risks[k * perSite] as number;
-      const contributions = model.card.features.map((feature, i) => ({
-        name: feature.name,
-        value: item.features.values[feature.name] ?? null,
-        contribution: risk - (risks[k * perSite + 1 + i] as number),
-      }));
-      contributions.sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
-      const { alert, dhw } = alertAndDhw(item.features.values);
-      answers[index] = {
-        schema_version: SCHEMA_VERSION,
-        site_id: item.siteId,
-        time: item.features.as_of,
-        risk,
-        band: riskBand(risk),
-        alert_level: alert,
-        dhw,
-        model_name: model.card.name,
-        model_version: model.version,
-        variant,
-        degraded: false,
-        top_features: contributions.slice(0, TOP_FEATURES),
-      };
+      answers[index] = modelPrediction(item, routed, risks, k * perSite, degradedReason);
     });
-  }
-  return answers as Array<Prediction | FeaturesUnavailableError>;
+  };
+  await run(full, null);
+  await run(tabular, tabularReason);
+  return answers as Array<ServedPrediction | FeaturesUnavailableError>;
+}
+
+function modelPrediction(
+  item: { siteId: string; features: NonNullable<OnlineFeatures> },
+  routed: Routed,
+  risks: Float32Array,
+  at: number,
+  degradedReason: string | null,
+): ServedPrediction {
+  const { model, variant } = routed;
+  const risk = risks[at] as number;
+  const contributions = model.card.features.map((feature, i) => ({
+    name: feature.name,
+    value: item.features.values[feature.name] ?? null,
+    contribution: risk - (risks[at + 1 + i] as number),
+  }));
+  contributions.sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
+  const { alert, dhw } = alertAndDhw(item.features.values);
+  return {
+    schema_version: SCHEMA_VERSION,
+    site_id: item.siteId,
+    time: item.features.as_of,
+    risk,
+    band: riskBand(risk),
+    alert_level: alert,
+    dhw,
+    model_name: model.card.name,
+    model_version: model.version,
+    variant,
+    degraded: degradedReason !== null,
+    ...(degradedReason === null ? {} : { degraded_reason: degradedReason }),
+    top_features: contributions.slice(0, TOP_FEATURES),
+  };
 }
 
 /** The flagged degraded answer: CRW physics only, from the DHW the store holds. */
@@ -148,7 +208,8 @@ export function baselinePrediction(
   siteId: string,
   features: NonNullable<OnlineFeatures>,
   modelName: string,
-): Prediction {
+  reason: string,
+): ServedPrediction {
   const { alert, dhw } = alertAndDhw(features.values);
   const risk = crwBaselineRisk(dhw);
   return {
@@ -163,6 +224,7 @@ export function baselinePrediction(
     model_version: 'crw-baseline',
     variant: 'crw-baseline',
     degraded: true,
+    degraded_reason: `${reason}; answered by the CRW baseline (risk = DHW / 8)`,
     top_features: [{ name: 'dhw', value: dhw, contribution: risk }],
   };
 }

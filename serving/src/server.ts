@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { createAnnouncer } from './announcer.js';
 import { buildApp } from './app.js';
 import { createAuditLog } from './audit-log.js';
+import { loadChipLayers } from './chip-layers.js';
 import type { ServingConfig } from './config.js';
 import { createMlflowRegistry } from './mlflow-registry.js';
 import { createOfflineFeatureReader } from './offline-features.js';
@@ -89,14 +90,18 @@ export async function startServer(
           onError: (error) => logNatsError(error),
         })
       : null;
+  const sites = await loadSiteCatalog(config.SITES_FILE);
   const app = await buildApp({
     redis,
-    sites: await loadSiteCatalog(config.SITES_FILE),
+    sites,
     promotion,
     predict: {
       maxAgeMs: config.FEATURE_MAX_AGE_H * 3_600_000,
       degraded: config.DEGRADED,
       offline: createOfflineFeatureReader({ dir: config.OFFLINE_STORE_DIR ?? config.STATE_DIR }),
+      chipLayers: config.CHIP_LAYERS_FILE
+        ? await loadChipLayers(config.CHIP_LAYERS_FILE, sites.sites)
+        : undefined,
     },
     canaryWindowMs: config.CANARY_WINDOW_S * 1000,
     registryPollMs: config.REGISTRY_POLL_S * 1000,

@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,7 +65,11 @@ export async function modelStore(root: string, versions: Record<string, string>)
   for (const [number, fixture] of Object.entries(versions)) {
     const dir = join(root, MODEL_NAME, number);
     await mkdir(dir, { recursive: true });
-    await cp(join(FIXTURE_MODELS, fixture, 'model.onnx'), join(dir, 'model.onnx'));
+    // Every file of the fixture: a chip model also ships its tabular member.
+    for (const file of await readdir(join(FIXTURE_MODELS, fixture))) {
+      if (file !== 'model-card.json')
+        await cp(join(FIXTURE_MODELS, fixture, file), join(dir, file));
+    }
     const card = JSON.parse(
       await readFile(join(FIXTURE_MODELS, fixture, 'model-card.json'), 'utf8'),
     );
@@ -101,6 +105,8 @@ export async function startTestApp(options: {
   predictions?: AppDeps['predictions'];
   /** Past days of the risk map. */
   offline?: AppDeps['predict']['offline'];
+  /** Chips for models with a ViT member. */
+  chipLayers?: AppDeps['predict']['chipLayers'];
 }): Promise<TestApp> {
   const dir = await mkdtemp(join(tmpdir(), 'reefguard-serving-'));
   await modelStore(join(dir, 'models'), options.versions);
@@ -138,6 +144,7 @@ export async function startTestApp(options: {
       maxAgeMs: 36 * 3_600_000,
       degraded: options.degraded ?? 'crw-baseline',
       offline: options.offline,
+      chipLayers: options.chipLayers,
     },
     canaryWindowMs: options.canaryWindowMs ?? 3_600_000,
     registryPollMs: options.registryPollMs,

@@ -19,6 +19,7 @@ const siteProperties = {
     model_version: { type: ['string', 'null'] },
     variant: { type: ['string', 'null'] },
     degraded: { type: 'boolean' },
+    degraded_reason: { type: 'string' },
     status: { type: 'string', enum: ['ok', 'unavailable'] },
     reason: { type: 'string' },
   },
@@ -133,6 +134,7 @@ export const riskMapRoutes: FastifyPluginAsync<PredictSettings> = async (app, se
               model_version: answer.prediction.model_version,
               variant: answer.prediction.variant,
               degraded: answer.prediction.degraded,
+              degraded_reason: answer.prediction.degraded_reason,
               status: 'ok',
             }
           : {

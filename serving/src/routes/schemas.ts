@@ -38,7 +38,12 @@ export const predictionJsonSchema = {
     variant: { type: 'string', enum: [...VARIANTS] },
     degraded: {
       type: 'boolean',
-      description: 'true: CRW baseline answer, the model could not run',
+      description:
+        'true: the model could not run in full; the answer is the CRW baseline (variant crw-baseline) or the tabular member of a chip model',
+    },
+    degraded_reason: {
+      type: 'string',
+      description: 'why the answer is degraded (only when it is)',
     },
     top_features: {
       type: 'array',

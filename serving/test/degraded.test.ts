@@ -1,0 +1,133 @@
+import { createChipRaster } from '@reefguard/core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createChipLayers } from '../src/chip-layers.js';
+import { crwBaselineRisk } from '../src/crw-baseline.js';
+import { featureHash, startTestApp, type TestApp, testSites, writeFeatures } from './helpers.js';
+
+const { redisUrl } = inject('stack');
+const asOf = new Date(Date.now() - 3_600_000).toISOString();
+const VALUES = { dhw: 6.2, hotspot: 1.3, sst_anomaly: 1.1, turbidity_zscore: -0.4, alert_level: 3 };
+/** The `vit` fixture's chip: depth and the reef mask on 4 x 4 pixels of 0.02 degrees. */
+const CHIP = { channels: ['depth_m', 'reef_mask'], size_px: 4, pixel_deg: 0.02 };
+const logit = (p: number) => Math.log(p / (1 - p));
+
+/** The tabular member by hand: sigmoid(w . (x - mean) / std + b). */
+function tabularRisk(v: typeof VALUES): number {
+  const z = [
+    (v.dhw - 2) / 2.5,
+    (v.hotspot - 0.4) / 0.5,
+    (v.sst_anomaly - 0.3) / 0.8,
+    v.turbidity_zscore,
+  ];
+  const w = [1.3, 0.7, 0.4, -0.2];
+  return 1 / (1 + Math.exp(-(z.reduce((s, x, i) => s + x * (w[i] as number), 0) - 0.6)));
+}
+
+async function predict(t: TestApp, siteId: string) {
+  return t.app.inject({ method: 'POST', url: '/v1/predict', payload: { site_id: siteId } });
+}
+
+describe('chip models - full answer with chip layers, flagged degraded answer without', () => {
+  const sites = testSites(`chips-${process.pid}`, 4);
+  const ids = sites.map((s) => s.site_id) as [string, string, string, string];
+  // Depth at the first three sites; the fourth is outside the layers.
+  const rows = ids.slice(0, 3).map((id, i) => [id, 4 + 2 * i]);
+  const apps: TestApp[] = [];
+  const start = async (options: Partial<Parameters<typeof startTestApp>[0]>) => {
+    const t = await startTestApp({
+      redisUrl,
+      sites,
+      versions: { '1': 'vit' },
+      aliases: { champion: '1' },
+      ...options,
+    });
+    apps.push(t);
+    return t;
+  };
+
+  beforeAll(async () => {
+    const t = await start({});
+    for (const id of ids) await writeFeatures(t.redis, id, featureHash(asOf, VALUES));
+  });
+  afterAll(async () => {
+    for (const t of apps.reverse()) await t.close();
+  });
+
+  it('with chip layers the whole ensemble answers, chip included', async () => {
+    const t = await start({ chipLayers: createChipLayers(['depth_m'], rows, sites) });
+    const response = await predict(t, ids[0]);
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body).toMatchObject({ variant: 'champion', model_version: '1', degraded: false });
+    expect(body.degraded_reason).toBeUndefined();
+    // The fixture adds 0.5 x mean(chip) to the tabular logit: the chip reached the graph.
+    const raster = createChipRaster(
+      {
+        lonDeg: sites.slice(0, 3).map((s) => s.lon),
+        latDeg: sites.slice(0, 3).map((s) => s.lat),
+        values: { depth_m: [4, 6, 8] },
+      },
+      { channels: CHIP.channels, sizePx: CHIP.size_px, pixelDeg: CHIP.pixel_deg },
+    );
+    const chip = raster.chipAt(sites[0]?.lon as number, sites[0]?.lat as number);
+    const meanChip = chip.reduce((s, v) => s + v, 0) / chip.length;
+    expect(meanChip).toBeGreaterThan(0);
+    expect(logit(body.risk) - logit(tabularRisk(VALUES))).toBeCloseTo(0.5 * meanChip, 4);
+  });
+
+  it('no chip layers: the tabular member answers, flagged degraded with the reason', async () => {
+    const t = apps[0] as TestApp;
+    const body = (await predict(t, ids[0])).json();
+    expect(body).toMatchObject({ variant: 'champion', model_version: '1', degraded: true });
+    expect(body.risk).toBeCloseTo(tabularRisk(VALUES), 5);
+    expect(body.degraded_reason).toContain('no chip layers are configured');
+    expect(body.degraded_reason).toContain('tabular member of model 1 only');
+    expect(body.top_features[0].name).toBe('dhw');
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(
+      /reefguard_inference_count_total\{variant="champion",model_version="1",status="degraded"\} 1/,
+    );
+  });
+
+  it('layers lacking a channel, or a site outside them, are degraded and say which', async () => {
+    const t = await start({ chipLayers: createChipLayers(['k490'], rows, sites) });
+    const lacking = (await predict(t, ids[1])).json();
+    expect(lacking).toMatchObject({ degraded: true, variant: 'champion' });
+    expect(lacking.degraded_reason).toContain('the chip layers lack depth_m');
+    const full = await start({ chipLayers: createChipLayers(['depth_m'], rows, sites) });
+    const outside = (await predict(full, ids[3])).json();
+    expect(outside).toMatchObject({ degraded: true, variant: 'champion' });
+    expect(outside.degraded_reason).toContain(`no values at site ${ids[3]}`);
+    // Batches mix both kinds in one response.
+    const batch = (
+      await full.app.inject({
+        method: 'POST',
+        url: '/v1/predict/batch',
+        payload: { site_ids: [ids[0], ids[3]] },
+      })
+    ).json();
+    expect(batch.predictions.map((p: { degraded: boolean }) => p.degraded)).toEqual([false, true]);
+  });
+
+  it('a chip model without a tabular member falls back to the CRW baseline, flagged', async () => {
+    const t = await start({ versions: { '1': 'vit-only' } });
+    const body = (await predict(t, ids[0])).json();
+    expect(body).toMatchObject({
+      variant: 'crw-baseline',
+      model_version: 'crw-baseline',
+      degraded: true,
+      risk: crwBaselineRisk(6.2),
+      alert_level: 3,
+    });
+    expect(body.degraded_reason).toContain('no chip layers are configured');
+    expect(body.degraded_reason).toContain('CRW baseline');
+  });
+
+  it('DEGRADED=unavailable: missing chip layers are a 503 with the reason', async () => {
+    const t = await start({ degraded: 'unavailable' });
+    const response = await predict(t, ids[0]);
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toMatchObject({ reason: 'incomplete' });
+    expect(response.json().message).toContain('no chip layers are configured');
+  });
+});
