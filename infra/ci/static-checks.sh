@@ -101,8 +101,8 @@ if [ -x node_modules/.bin/tsc ]; then
   node_modules/.bin/tsc -p infra/ci/tsconfig.json
 fi
 
-step "shellcheck infra/ci"
-shellcheck infra/ci/*.sh
+step "shellcheck infra/ci infra/monitoring"
+shellcheck infra/ci/*.sh infra/monitoring/*.sh
 
 if command -v terraform >/dev/null; then
   step "terraform fmt -check (terraform $(terraform version 2>/dev/null | head -1 | cut -d' ' -f2))"
@@ -124,6 +124,9 @@ step "checkov: Terraform, rendered Kubernetes, Dockerfiles, GitHub workflows"
 
 step "cost report (infra/cost)"
 "$TOOLS/infra-py/bin/python" infra/cost/estimate.py --check
+
+step "monitoring: promtool check/test rules, amtool check-config and routes"
+bash infra/monitoring/check.sh
 
 run_tests
 
