@@ -20,6 +20,7 @@ export * from './online-store.js';
 export * from './processor.js';
 export * from './quarantine.js';
 export * from './replay.js';
+export * from './replay-sentinel2.js';
 export * from './satellite-features.js';
 export * from './satellite-ingest.js';
 export * from './sentinel2-ingest.js';

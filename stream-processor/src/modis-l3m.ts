@@ -139,6 +139,14 @@ export async function writeModisL3mSst(
     sst.create_attribute('units', 'degree_C');
     sst.create_attribute('standard_name', 'sea_surface_temperature');
     const qual = file.create_dataset({ name: 'qual_sst', data: quality, shape, ...packing });
+    // NetCDF-4 dimensions are HDF5 dimension scales: lat and lon become the (lat, lon)
+    // coordinates of sst and qual_sst for netCDF / xarray readers, not anonymous axes.
+    lat.make_scale('lat');
+    lon.make_scale('lon');
+    for (const variable of [sst, qual]) {
+      variable.attach_scale(0, 'lat');
+      variable.attach_scale(1, 'lon');
+    }
     qual.create_attribute('long_name', 'Quality Levels, Sea Surface Temperature');
     qual.create_attribute('_FillValue', Int8Array.of(-1));
     file.create_attribute('product_name', meta.productName);

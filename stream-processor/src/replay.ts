@@ -27,6 +27,8 @@ export interface ReplayPixel {
   rangeC: number;
   /** Shipped annual maximum DHW of the season's year (degC-weeks). */
   targetDhw: number;
+  /** Mean diffuse attenuation at 490 nm (SW_K490_AV, 1/m); NaN where not shipped. */
+  k490: number;
 }
 
 /** The days of a season: 1 December of the previous year to 30 April. */
@@ -46,7 +48,7 @@ export async function loadReplayPixels(dataDir: string, year: number): Promise<R
   try {
     const reader = await conn.runAndReadAll(
       `SELECT 'pixel-' || e.PIXEL_ID AS id, e.lat, e.lon, e.MT_SST_MIN AS min_c,
-         e.MT_SST_SR AS range_c, d.annMaxDHW_${year} AS dhw
+         e.MT_SST_SR AS range_c, d.annMaxDHW_${year} AS dhw, e.SW_K490_AV AS k490
        FROM read_parquet('${join(dataDir, 'gbr_environmental.parquet')}') e
        JOIN read_parquet('${join(dataDir, 'gbr_dhw_annual_max_1985_2017.parquet')}') d
          USING (PIXEL_ID)
@@ -60,6 +62,7 @@ export async function loadReplayPixels(dataDir: string, year: number): Promise<R
       minC: Number(r.min_c),
       rangeC: Number(r.range_c),
       targetDhw: Number(r.dhw),
+      k490: r.k490 === null ? Number.NaN : Number(r.k490),
     }));
   } catch (cause) {
     throw new InputFormatError(`cannot read the shipped GBR data in ${dataDir}`, { cause });

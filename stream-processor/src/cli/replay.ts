@@ -10,9 +10,11 @@ import {
 import { workspaceRoot } from '@reefguard/core/cli/workspace';
 import { connectNats, createSubjectPublisher } from '../connections.js';
 import { ensureReadingsConsumer } from '../jetstream-source.js';
-import { loadReplayPixels, seasonSst, writeReplaySeason } from '../replay.js';
+import { loadReplayPixels, type ReplayPixel, seasonSst, writeReplaySeason } from '../replay.js';
+import { startReplayStacServer, writeReplaySentinel2 } from '../replay-sentinel2.js';
 
-const USAGE = `usage: ./reefguard replay --season YEAR [--out DIR] [--buoys N]
+const USAGE = `usage: ./reefguard replay --season YEAR [--out DIR] [--buoys N] [--sentinel2 N]
+                                 [--stac-port PORT]
 
 Writes one MODIS L3m-style daily SST file (NetCDF4) per day of the season (1 Dec YEAR-1 ..
 30 Apr YEAR) on a 0.01-degree grid over the 15,928 GBR reef pixels: each pixel's seasonal
@@ -21,7 +23,13 @@ DHW of YEAR (1986-2017). Then publishes one noon water-temperature reading per d
 first N pixels (default 20, 0 for none) on JetStream. Serve --out over HTTP and run
 ./reefguard ingest modis --base-url ... to ingest the files.
 
-  --out DIR   where the files go (default $REEFGUARD_STATE_DIR/replay/YEAR)`;
+Also writes Sentinel-2 L2A scenes (STAC items + 20 m COGs of B04, B05, B11, SCL, every 5 days,
+turbidity from the pixel's shipped Kd490) for the first N pixels (default 20) under
+DIR/sentinel2; with --stac-port it then serves them as a STAC API until interrupted, for
+./reefguard ingest sentinel2 --base-url http://127.0.0.1:PORT/.
+
+  --out DIR         where the files go (default $REEFGUARD_STATE_DIR/replay/YEAR)
+  --stac-port PORT  serve DIR/sentinel2 as a STAC API on this loopback port afterwards`;
 
 /** `./reefguard replay --season YEAR`. */
 export async function run(args: string[]): Promise<number> {
@@ -31,6 +39,8 @@ export async function run(args: string[]): Promise<number> {
       season: { type: 'string' },
       out: { type: 'string' },
       buoys: { type: 'string', default: '20' },
+      sentinel2: { type: 'string', default: '20' },
+      'stac-port': { type: 'string' },
     },
   });
   const year = Number(values.season);
@@ -48,8 +58,33 @@ export async function run(args: string[]): Promise<number> {
   console.log(
     `${season.files.length} daily files for ${pixels.length} reef pixels in ${outDir} (${((performance.now() - started) / 1000).toFixed(1)} s)`,
   );
+  const scenes = pixels.slice(0, Number(values.sentinel2)).filter((p) => Number.isFinite(p.k490));
+  if (scenes.length > 0) {
+    const ids = await writeReplaySentinel2(scenes, season.days, outDir);
+    console.log(
+      `${ids.length} Sentinel-2 scenes for ${scenes.length} pixels in ${join(outDir, 'sentinel2')}`,
+    );
+  }
   const buoys = pixels.slice(0, Number(values.buoys));
-  if (buoys.length === 0) return 0;
+  if (buoys.length > 0) await publishBuoys(config, buoys, season, year);
+  if (values['stac-port'] !== undefined) {
+    const server = await startReplayStacServer(outDir, Number(values['stac-port']));
+    console.log(`STAC API at ${server.url} (Ctrl-C to stop)`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    await server.close();
+  }
+  return 0;
+}
+
+async function publishBuoys(
+  config: ReturnType<typeof loadConfig<typeof commonSettings>>,
+  buoys: ReplayPixel[],
+  season: Awaited<ReturnType<typeof writeReplaySeason>>,
+  year: number,
+) {
   const sst = seasonSst(buoys, season.days, season.amplitudeC.slice(0, buoys.length), year);
   const nc = await connectNats(config.NATS_URL, config.NATS_TOKEN);
   try {
@@ -85,5 +120,4 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     await nc.close();
   }
-  return 0;
 }
