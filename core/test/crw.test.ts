@@ -223,7 +223,7 @@ describe('crw - climatology (Skirving et al. 2020)', () => {
     expect(Array.from(c.yearsPerMonth)).toEqual(new Array(12).fill(28));
   });
 
-  it('with fewer than 10 years it takes the plain mean, standing for their mean year', () => {
+  it('with fewer than 20 years it takes the plain mean, standing for their mean year', () => {
     const c = computeClimatology(series(2005, 2009));
     expect(c.complete).toBe(false);
     expect(c.representsYear[0]).toBe(2007);

@@ -119,10 +119,13 @@ describe('formats - SST CSV', () => {
     expect(() => readSstCsv('day,temp\n1,2\n')).toThrow(/date.*sst/);
   });
 
-  it('tells the formats apart by content', () => {
-    expect(readSstInput(read('virtual_station_kenya_2021-08-20.txt')).format).toBe(
+  it('tells the formats apart by content', async () => {
+    expect((await readSstInput(read('virtual_station_kenya_2021-08-20.txt'))).format).toBe(
       'virtual-station',
     );
-    expect(readSstInput(read('lizard_island_pixel_2015_2024.csv')).format).toBe('csv');
+    expect((await readSstInput(read('lizard_island_pixel_2015_2024.csv'))).format).toBe('csv');
+    expect((await readSstInput(read('lizard_island_crw5km_2010_2025_erddap.nc'))).format).toBe(
+      'netcdf',
+    );
   });
 });

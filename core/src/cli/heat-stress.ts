@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ALERT_LEVEL_MISSING } from '../crw/alert-level.js';
-import { computeHeatStress, type HeatStressSeries } from '../crw/heat-stress.js';
+import { computeHeatStressInParallel, type HeatStressSeries } from '../crw/heat-stress.js';
 import { measureNoaaAgreement, type NoaaAgreement } from '../crw/noaa-agreement.js';
 import { ConfigError } from '../errors.js';
 import { readClimatologyGeotiff } from '../formats/climatology-geotiff.js';
@@ -116,7 +116,7 @@ export async function run(args: string[]): Promise<number> {
   });
   if (values.help) {
     console.log(
-      `${USAGE}\n\nSST from a CSV (date, sst[, lat, lon]), a NetCDF-3 file with an SST variable, or a NOAA CRW\nvirtual-station text file; MMM from --mmm, a 12-band monthly climatology GeoTIFF, or the\nvirtual-station header (a station's SST is that of its 90th-percentile HotSpot pixel, so\nwith the polygon's averaged MMM it approximates the station's own DHW column). --report\ncompares with the CRW values the file carries.`,
+      `${USAGE}\n\nSST from a CSV (date, sst[, lat, lon]), a NetCDF-3 or NetCDF-4 file with an SST variable, or a NOAA CRW\nvirtual-station text file; MMM from --mmm, a 12-band monthly climatology GeoTIFF, or the\nvirtual-station header (a station's SST is that of its 90th-percentile HotSpot pixel, so\nwith the polygon's averaged MMM it approximates the station's own DHW column). --report\ncompares with the CRW values the file carries.`,
     );
     return 0;
   }
@@ -124,7 +124,7 @@ export async function run(args: string[]): Promise<number> {
   if (values.mmm !== undefined && values.climatology !== undefined) {
     throw new ConfigError(`give --mmm or --climatology, not both\n${USAGE}`);
   }
-  const input = readSstInput(await readFile(values.sst));
+  const input = await readSstInput(await readFile(values.sst));
   const mmm = await mmmFor(input, values.mmm, values.climatology);
   const keep = Array.from(mmm.keys()).filter((p) => !Number.isNaN(mmm[p]!));
   if (keep.length === 0) {
@@ -142,7 +142,8 @@ export async function run(args: string[]): Promise<number> {
           lonDeg: Float64Array.from(keep, (p) => input.series.lonDeg[p]!),
         };
   const mmmC = Float64Array.from(keep, (p) => mmm[p]!);
-  const result = computeHeatStress({
+  // Large grids use every core; a point or a few sites stay on this thread.
+  const result = await computeHeatStressInParallel({
     days: series.days,
     sstC: series.sstC,
     pixels: series.pixels,

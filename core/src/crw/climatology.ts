@@ -6,8 +6,14 @@ export const CLIMATOLOGY_START_YEAR = 1985;
 export const CLIMATOLOGY_END_YEAR = 2012;
 /** Every monthly mean trend line is evaluated here, keeping v3.1 consistent with v1.0. */
 export const CLIMATOLOGY_CENTER_YEAR = 1988.2857;
-/** Fewer years than this in a month: the plain mean of those years, no trend. */
-export const CLIMATOLOGY_MIN_TREND_YEARS = 10;
+/**
+ * Fewer years than this in a month: the plain mean of those years, no trend. A trend fitted
+ * to fewer years and extrapolated back to 1988.29 follows interannual swings (ENSO, the Indian
+ * Ocean Dipole): from the Kenya virtual station's 2003-2012 alone it puts monthly means up to
+ * 1.5 degC off NOAA's, while the plain mean runs warm by the trend since 1988 (0.2-0.5 degC);
+ * from 24 years (1989-2012) the trend is within 0.23 degC of NOAA's monthly means.
+ */
+export const CLIMATOLOGY_MIN_TREND_YEARS = 20;
 /** A month of a year counts when it has at least this many days of SST. */
 export const CLIMATOLOGY_MIN_DAYS_PER_MONTH = 15;
 
@@ -38,7 +44,7 @@ export interface Climatology {
  * Climatology from daily SST (Skirving et al. 2020, CRW v3.1): for each calendar month, the
  * mean SST of each year 1985-2012 (a month counts with >= 15 days), regressed on year by
  * ordinary least squares and evaluated at 1988.2857; MMM = max of the 12 monthly means.
- * With fewer years: years of the base period that exist are used; a month with fewer than 10
+ * With fewer years: years of the base period that exist are used; a month with fewer than 20
  * years gets the plain mean of its years (a trend from few years extrapolates badly), which
  * stands for their mean year, not 1988.29, so it runs warm by the trend (about 0.1-0.2 degC a
  * decade); a month with no year in the base period uses every year the series has.

@@ -1,65 +1,60 @@
 import { InputFormatError } from '../errors.js';
 import { DHW_WINDOW_DAYS } from './alert-level.js';
 import { type CrwState, type CrwStateData, createCrwState, crwStateData } from './crw-state.js';
+import { MISSING_SLOT, ONE_DAY } from './crw-step.js';
 
 const MAGIC = 0x53575243; // "CRWS" little-endian
-const VERSION = 2;
+const VERSION = 3;
+/** Version 2 (before land pixels were left out of the state) is still read. */
+const VERSION_ALL_PIXELS = 2;
 const HEADER_BYTES = 24;
 const RUN_BYTES = 6;
-const MISSING_SLOT = 0xffff;
 
 /**
  * Persists a CRW state (for restarts of the edge agent / stream processor). Layout, little
- * endian: "CRWS", version, pixels, run count (u32 each), last day (f64), MMM (f64 per pixel),
- * the 4-bit 7-day alert-level history (u32 per pixel), then the 84 contribution slots run-length encoded as
- * (u32 length, u16 value): land and calm sea form long runs, so a global grid stays small.
+ * endian: "CRWS", version 3, grid pixels, run count (u32 each), last day (f64), MMM (f64 per
+ * grid pixel, NaN = no state), the 4-bit 7-day alert-level history (u32 per pixel with an MMM),
+ * then the 84 ring slots of those pixels, slot after slot, run-length encoded as
+ * (u32 length, u16 value): calm sea forms long runs, so a global grid stays small.
  */
 export function serializeCrwState(state: CrwState): Uint8Array {
   const s = crwStateData(state);
-  const n = s.pixels;
+  const { pixels, statePixels, ring } = s;
   let runs = 0;
-  let previous = -1;
-  for (const slot of s.contributions) {
-    for (let p = 0; p < n; p++) {
-      if (slot[p] !== previous) {
-        runs++;
-        previous = slot[p]!;
-      }
-    }
-  }
-  const levelsAt = HEADER_BYTES + 8 * n;
-  const runsAt = levelsAt + 4 * n;
+  for (let i = 0; i < ring.length; i++) if (i === 0 || ring[i] !== ring[i - 1]) runs++;
+  const levelsAt = HEADER_BYTES + 8 * pixels;
+  const runsAt = levelsAt + 4 * statePixels;
   const bytes = new Uint8Array(runsAt + RUN_BYTES * runs);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, VERSION, true);
-  view.setUint32(8, n, true);
+  view.setUint32(8, pixels, true);
   view.setUint32(12, runs, true);
   view.setFloat64(16, s.day, true);
-  for (let p = 0; p < n; p++) view.setFloat64(HEADER_BYTES + 8 * p, s.mmmC[p]!, true);
-  for (let p = 0; p < n; p++) view.setUint32(levelsAt + 4 * p, s.levels[p]!, true);
+  const mmm = gridMmm(s);
+  for (let p = 0; p < pixels; p++) view.setFloat64(HEADER_BYTES + 8 * p, mmm[p]!, true);
+  for (let q = 0; q < statePixels; q++) view.setUint32(levelsAt + 4 * q, s.levels[q]!, true);
   let at = runsAt;
-  let length = 0;
-  previous = -1;
-  const flush = () => {
-    if (length === 0) return;
-    view.setUint32(at, length, true);
-    view.setUint16(at + 4, previous, true);
+  for (let i = 0; i < ring.length; ) {
+    const value = ring[i]!;
+    let end = i + 1;
+    while (end < ring.length && ring[end] === value) end++;
+    view.setUint32(at, end - i, true);
+    view.setUint16(at + 4, value, true);
     at += RUN_BYTES;
-  };
-  for (const slot of s.contributions) {
-    for (let p = 0; p < n; p++) {
-      const value = slot[p]!;
-      if (value !== previous) {
-        flush();
-        previous = value;
-        length = 0;
-      }
-      length++;
-    }
+    i = end;
   }
-  flush();
   return bytes;
+}
+
+/** MMM per grid pixel, NaN where the state holds none. */
+function gridMmm(s: CrwStateData): Float64Array {
+  const mmm = new Float64Array(s.pixels).fill(Number.NaN);
+  for (let r = 0; r < s.runs.length; r += 3) {
+    const from = s.runs[r + 2]!;
+    mmm.set(s.mmmC.subarray(from, from + s.runs[r + 1]! - s.runs[r]!), s.runs[r]!);
+  }
+  return mmm;
 }
 
 /** Restores a state written by `serializeCrwState`; sums are rebuilt, so they stay exact. */
@@ -68,45 +63,68 @@ export function restoreCrwState(bytes: Uint8Array): CrwState {
   if (bytes.byteLength < HEADER_BYTES || view.getUint32(0, true) !== MAGIC) {
     throw new InputFormatError('not a serialized CRW state: write it with serializeCrwState');
   }
-  if (view.getUint32(4, true) !== VERSION) {
-    throw new InputFormatError(`CRW state version ${view.getUint32(4, true)} is not ${VERSION}`);
+  const version = view.getUint32(4, true);
+  if (version !== VERSION && version !== VERSION_ALL_PIXELS) {
+    throw new InputFormatError(`CRW state version ${version} is not ${VERSION}`);
   }
   const n = view.getUint32(8, true);
   const runs = view.getUint32(12, true);
   const levelsAt = HEADER_BYTES + 8 * n;
-  const runsAt = levelsAt + 4 * n;
-  if (bytes.byteLength !== runsAt + RUN_BYTES * runs) {
+  if (bytes.byteLength < levelsAt) {
     throw new InputFormatError('serialized CRW state is truncated or corrupt (length mismatch)');
   }
   const mmm = new Float64Array(n);
   for (let p = 0; p < n; p++) mmm[p] = view.getFloat64(HEADER_BYTES + 8 * p, true);
   const s = createCrwState(mmm) as CrwStateData;
-  s.day = view.getFloat64(16, true);
-  for (let p = 0; p < n; p++) s.levels[p] = view.getUint32(levelsAt + 4 * p, true);
-  let slot = 0;
-  let p = 0;
-  for (let r = 0; r < runs; r++) {
-    let length = view.getUint32(runsAt + r * RUN_BYTES, true);
-    const value = view.getUint16(runsAt + r * RUN_BYTES + 4, true);
-    while (length > 0) {
-      const take = Math.min(length, n - p);
-      s.contributions[slot]!.fill(value, p, p + take);
-      length -= take;
-      p += take;
-      if (p === n) {
-        p = 0;
-        slot++;
-      }
-    }
+  // Version 2 stored every grid pixel; keep those that have state.
+  const stored = version === VERSION ? s.statePixels : n;
+  const runsAt = levelsAt + 4 * stored;
+  if (bytes.byteLength !== runsAt + RUN_BYTES * runs) {
+    throw new InputFormatError('serialized CRW state is truncated or corrupt (length mismatch)');
   }
-  if (slot !== DHW_WINDOW_DAYS) {
+  const keep = version === VERSION ? null : statePixelOf(s);
+  const levels = new Uint32Array(stored);
+  for (let q = 0; q < stored; q++) levels[q] = view.getUint32(levelsAt + 4 * q, true);
+  const ring = keep ? new Uint16Array(DHW_WINDOW_DAYS * stored) : s.ring;
+  let i = 0;
+  for (let r = 0; r < runs; r++) {
+    const length = view.getUint32(runsAt + r * RUN_BYTES, true);
+    if (i + length > ring.length) break;
+    ring.fill(view.getUint16(runsAt + r * RUN_BYTES + 4, true), i, i + length);
+    i += length;
+  }
+  if (i !== ring.length) {
     throw new InputFormatError('serialized CRW state holds the wrong number of days');
   }
-  for (const ring of s.contributions) {
-    for (let q = 0; q < n; q++) {
-      const value = ring[q]!;
-      if (value !== MISSING_SLOT) s.window[q] = s.window[q]! + value + (1 << 24);
+  if (keep) {
+    for (let p = 0; p < n; p++) {
+      const q = keep[p]!;
+      if (q < 0) continue;
+      s.levels[q] = levels[p]!;
+      for (let slot = 0; slot < DHW_WINDOW_DAYS; slot++) {
+        s.ring[slot * s.statePixels + q] = ring[slot * n + p]!;
+      }
+    }
+  } else {
+    s.levels.set(levels);
+  }
+  s.day = view.getFloat64(16, true);
+  const window = s.window;
+  for (let slot = 0; slot < DHW_WINDOW_DAYS; slot++) {
+    const base = slot * s.statePixels;
+    for (let q = 0; q < s.statePixels; q++) {
+      const value = s.ring[base + q]!;
+      if (value !== MISSING_SLOT) window[q] = window[q]! + value + ONE_DAY;
     }
   }
   return s;
+}
+
+/** State pixel of each grid pixel, -1 where it has no MMM. */
+function statePixelOf(s: CrwStateData): Int32Array {
+  const index = new Int32Array(s.pixels).fill(-1);
+  for (let r = 0; r < s.runs.length; r += 3) {
+    for (let p = s.runs[r]!; p < s.runs[r + 1]!; p++) index[p] = s.runs[r + 2]! + p - s.runs[r]!;
+  }
+  return index;
 }

@@ -1,16 +1,14 @@
 import { ValidationError } from '../errors.js';
-import {
-  ALERT_LEVEL_COMPOSITE_DAYS,
-  ALERT_LEVEL_MISSING,
-  DHW_WINDOW_DAYS,
-  HOTSPOT_DHW_MIN_C,
-} from './alert-level.js';
+import { DHW_WINDOW_DAYS } from './alert-level.js';
+import { type CrwDayOutput, type CrwStateArrays, MISSING_SLOT, stepCrwRange } from './crw-step.js';
 import {
   KELVIN_DETECT_THRESHOLD,
   KELVIN_OFFSET,
   SST_VALID_MAX_C,
   SST_VALID_MIN_C,
 } from './units.js';
+
+export type { CrwDayOutput } from './crw-step.js';
 
 /** Incremental daily CRW update for many pixels (streaming, edge): O(1) per pixel per day. */
 export interface CrwState {
@@ -19,84 +17,116 @@ export interface CrwState {
   readonly day: number;
 }
 
-/** One day's CRW products for every pixel of a state. */
-export interface CrwDayOutput {
-  /** max(SST - MMM, 0) in degC, 0.01 degC resolution; NaN where SST or MMM is missing. */
-  hotspot: Float32Array;
-  /**
-   * Degree Heating Weeks in degC-weeks at 0.01, as NOAA publishes it and compares it with the
-   * alert thresholds; NaN where no day of the 84-day window has data.
-   */
-  dhw: Float32Array;
-  /** 0..7 (December 2023 scale), ALERT_LEVEL_MISSING where today's SST is missing. */
-  alertLevel: Uint8Array;
-  /** Maximum alert level of the last 7 calendar days, ALERT_LEVEL_MISSING if none has data. */
-  alertLevel7dMax: Uint8Array;
+/** The state behind `CrwState`: shared arrays (see `CrwStateArrays`) and the last day. */
+export interface CrwStateData extends CrwState, CrwStateArrays {
+  day: number;
 }
 
-/** A ring slot that holds no data (the day was missing). Valid slots hold hundredths of degC. */
-const MISSING_SLOT = 0xffff;
-const MAX_HUNDREDTHS = 0xfffe;
-const HUNDREDTHS_PER_C = 100;
-const DHW_MIN_HUNDREDTHS = HOTSPOT_DHW_MIN_C * HUNDREDTHS_PER_C;
-/** 7 days x 4 bits of alert-level history. */
-const SEVEN_DAYS_MASK = 0x0fffffff;
-/** The window word: sum of hundredths in the low 24 bits, days with data from bit 24. */
-const ONE_DAY = 1 << 24;
-const SUM_MASK = ONE_DAY - 1;
+/** Bytes of state per pixel with an MMM: 84 ring slots, MMM, window and history words. */
+export const CRW_STATE_BYTES_PER_PIXEL = 2 * DHW_WINDOW_DAYS + 8 + 4 + 4;
+
+type SharedArrayType =
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor
+  | Uint8ArrayConstructor
+  | Uint16ArrayConstructor
+  | Int32ArrayConstructor
+  | Uint32ArrayConstructor;
+
+/** A typed array of `length` elements on a SharedArrayBuffer (visible to worker threads). */
+export function sharedArray<C extends SharedArrayType>(type: C, length: number): InstanceType<C> {
+  const make = type as unknown as new (buffer: SharedArrayBuffer) => InstanceType<C>;
+  return new make(new SharedArrayBuffer(length * type.BYTES_PER_ELEMENT));
+}
+
+/** Runs of consecutive pixels that have an MMM, as [gridStart, gridEnd, stateStart] triples. */
+function runsOf(mmmC: ArrayLike<number>): Int32Array {
+  const runs: number[] = [];
+  let state = 0;
+  for (let p = 0; p < mmmC.length; ) {
+    if (Number.isNaN(mmmC[p]!)) {
+      p++;
+      continue;
+    }
+    const start = p;
+    while (p < mmmC.length && !Number.isNaN(mmmC[p]!)) p++;
+    runs.push(start, p, state);
+    state += p - start;
+  }
+  return Int32Array.from(runs);
+}
+
+/** MMM in degC (Kelvin converted, like SST); non-finite = no climatology; implausible throws. */
+function mmmInCelsius(value: number, pixel: number): number {
+  if (!Number.isFinite(value)) return Number.NaN;
+  const c = value > KELVIN_DETECT_THRESHOLD ? value - KELVIN_OFFSET : value;
+  if (c < SST_VALID_MIN_C || c > SST_VALID_MAX_C) {
+    throw new ValidationError(
+      `MMM ${value} of pixel ${pixel} is no sea temperature (degC or Kelvin); use NaN for land`,
+      'crw-mmm',
+    );
+  }
+  return c;
+}
 
 /**
- * The state behind `CrwState`. Day-major rings: slot `day % 84` holds each pixel's DHW
- * contribution of that day in hundredths of degC (0 below 1 degC, MISSING_SLOT when missing),
- * so one step touches one contiguous slot; the 84-day sums are exact integers.
+ * A fresh state for `mmmC.length` pixels; NaN MMM marks a pixel without climatology (land),
+ * which then takes no state memory (CRW_STATE_BYTES_PER_PIXEL = 184 bytes per sea pixel).
+ * The arrays live on SharedArrayBuffers, so `createCrwGridUpdater` can step it on threads.
  */
-export interface CrwStateData extends CrwState {
-  day: number;
-  readonly mmmC: Float64Array;
-  readonly contributions: Uint16Array[];
-  /**
-   * Per pixel, the 84-day sum of contributions (hundredths, at most 84 x 65534 < 2^24) plus
-   * 2^24 per day with data: one word read and written per step.
-   */
-  readonly window: Int32Array;
-  /**
-   * Alert level + 1 (0 = missing) of the last 7 days per pixel, 4 bits a day, today lowest:
-   * the 7-day maximum then costs register operations, not 7 array reads.
-   */
-  readonly levels: Uint32Array;
-}
-
-/** A fresh state for `mmmC.length` pixels; NaN MMM marks a pixel without climatology (land). */
 export function createCrwState(mmmC: Float32Array | Float64Array): CrwState {
   const pixels = mmmC.length;
-  const contributions = Array.from({ length: DHW_WINDOW_DAYS }, () =>
-    new Uint16Array(pixels).fill(MISSING_SLOT),
-  );
-  const levels = new Uint32Array(pixels);
+  const celsius = Float64Array.from(mmmC, (v, p) => mmmInCelsius(v, p));
+  const runs = runsOf(celsius);
+  const statePixels =
+    runs.length === 0
+      ? 0
+      : runs[runs.length - 2]! + runs[runs.length - 1]! - runs[runs.length - 3]!;
+  const mmm = sharedArray(Float64Array, statePixels);
+  for (let r = 0; r < runs.length; r += 3) {
+    mmm.set(celsius.subarray(runs[r]!, runs[r + 1]!), runs[r + 2]!);
+  }
   const state: CrwStateData = {
     pixels,
+    statePixels,
     day: Number.NaN,
-    mmmC: Float64Array.from(mmmC),
-    contributions,
-    window: new Int32Array(pixels),
-    levels,
+    runs,
+    mmmC: mmm,
+    ring: sharedArray(Uint16Array, DHW_WINDOW_DAYS * statePixels).fill(MISSING_SLOT),
+    window: sharedArray(Int32Array, statePixels),
+    levels: sharedArray(Uint32Array, statePixels),
   };
   return state;
 }
 
-/** Output arrays for `pixels` pixels, reused day after day. */
-export function createCrwDayOutput(pixels: number): CrwDayOutput {
+/**
+ * Output arrays for `pixels` pixels (or `days` rows of them), reused day after day. With
+ * `shared`, they live on SharedArrayBuffers and worker threads write them in place.
+ */
+export function createCrwDayOutput(
+  pixels: number,
+  options: { days?: number; shared?: boolean } = {},
+): CrwDayOutput {
+  const n = pixels * (options.days ?? 1);
+  if (options.shared) {
+    return {
+      hotspot: sharedArray(Float32Array, n),
+      dhw: sharedArray(Float32Array, n),
+      alertLevel: sharedArray(Uint8Array, n),
+      alertLevel7dMax: sharedArray(Uint8Array, n),
+    };
+  }
   return {
-    hotspot: new Float32Array(pixels),
-    dhw: new Float32Array(pixels),
-    alertLevel: new Uint8Array(pixels),
-    alertLevel7dMax: new Uint8Array(pixels),
+    hotspot: new Float32Array(n),
+    dhw: new Float32Array(n),
+    alertLevel: new Uint8Array(n),
+    alertLevel7dMax: new Uint8Array(n),
   };
 }
 
 export function crwStateData(state: CrwState): CrwStateData {
   const data = state as CrwStateData;
-  if (!(data.window instanceof Int32Array)) {
+  if (!(data.window instanceof Int32Array) || !(data.runs instanceof Int32Array)) {
     throw new ValidationError(
       'not a CRW state: create it with createCrwState or restoreCrwState',
       'crw-state',
@@ -105,18 +135,38 @@ export function crwStateData(state: CrwState): CrwStateData {
   return data;
 }
 
-const slotOf = (day: number, slots: number) => ((day % slots) + slots) % slots;
-
-/** Forgets day `day`'s slot: the day has left the window or is missing. */
-function clearDay(s: CrwStateData, day: number): void {
-  const ring = s.contributions[slotOf(day, DHW_WINDOW_DAYS)]!;
-  const window = s.window;
-  for (let p = 0; p < s.pixels; p++) {
-    const old = ring[p]!;
-    if (old !== MISSING_SLOT) {
-      window[p] = window[p]! - old - ONE_DAY;
-      ring[p] = MISSING_SLOT;
+/** Throws unless `days` follow the state's last day in order and the arrays fit them. */
+export function checkCrwStep(
+  s: CrwStateData,
+  days: ArrayLike<number>,
+  sstLength: number,
+  out: CrwDayOutput,
+): void {
+  let previous = s.day;
+  for (let t = 0; t < days.length; t++) {
+    const day = days[t]!;
+    if (!Number.isInteger(day) || day <= previous) {
+      throw new ValidationError(
+        `CRW day ${day} must be a whole day after the last step (${previous}); feed days in order`,
+        'crw-day-order',
+      );
     }
+    previous = day;
+  }
+  const rows = days.length;
+  const n = s.pixels * rows;
+  const { hotspot, dhw, alertLevel, alertLevel7dMax } = out;
+  if (
+    sstLength !== n ||
+    hotspot.length < n ||
+    dhw.length < n ||
+    alertLevel.length < n ||
+    alertLevel7dMax.length < n
+  ) {
+    throw new ValidationError(
+      `CRW step got ${sstLength} SST values and ${hotspot.length} outputs for ${rows} day(s) of ${s.pixels} pixels`,
+      'crw-pixels',
+    );
   }
 }
 
@@ -129,6 +179,7 @@ function clearDay(s: CrwStateData, day: number): void {
  * `sstC` holds the day's SST per pixel (NaN = missing; Kelvin values are detected and
  * converted). `day` = whole days since 1970-01-01 UTC, later than the last step; skipped days
  * count as missing. A missing day adds nothing to DHW, which then sums the days that exist.
+ * Runs on the calling thread; `createCrwGridUpdater` splits large grids over threads.
  */
 export function stepCrwDay(
   state: CrwState,
@@ -137,96 +188,7 @@ export function stepCrwDay(
   out: CrwDayOutput,
 ): void {
   const s = crwStateData(state);
-  const pixels = s.pixels;
-  if (!Number.isInteger(day) || day <= s.day) {
-    throw new ValidationError(
-      `CRW day ${day} must be a whole day after the last step (${s.day}); feed days in order`,
-      'crw-day-order',
-    );
-  }
-  if (sstC.length !== pixels || out.hotspot.length !== pixels) {
-    throw new ValidationError(
-      `CRW step got ${sstC.length} SST values and ${out.hotspot.length} outputs for ${pixels} pixels`,
-      'crw-pixels',
-    );
-  }
-  // Days since the last step: skipped days leave the window, the 7-day history shifts.
-  const gap = Number.isNaN(s.day) ? Number.POSITIVE_INFINITY : day - s.day;
-  const skipped = Math.min(gap - 1, DHW_WINDOW_DAYS);
-  for (let d = day - skipped; d < day; d++) clearDay(s, d);
-  const keepHistory = gap < ALERT_LEVEL_COMPOSITE_DAYS;
-  const shift = keepHistory ? 4 * gap : 0;
+  checkCrwStep(s, [day], sstC.length, out);
+  stepCrwRange(s, day, s.day, sstC, out, 0, s.pixels);
   s.day = day;
-
-  const ring = s.contributions[slotOf(day, DHW_WINDOW_DAYS)]!;
-  const mmm = s.mmmC;
-  const window = s.window;
-  const levels = s.levels;
-  const { hotspot, dhw, alertLevel, alertLevel7dMax } = out;
-
-  for (let p = 0; p < pixels; p++) {
-    let sst = sstC[p]!;
-    if (sst > KELVIN_DETECT_THRESHOLD) sst -= KELVIN_OFFSET;
-    let w = window[p]!;
-    // Today's slot still holds the day 84 days ago: it leaves the window now.
-    const old = ring[p]!;
-    if (old !== MISSING_SLOT) w -= old + ONE_DAY;
-    const anomaly = (sst - mmm[p]!) * 100;
-    let code = 0; // alert level + 1 of today, 0 when missing
-    // NaN fails every comparison, so missing SST, missing MMM and fill values land in `else`.
-    if (sst >= SST_VALID_MIN_C && sst <= SST_VALID_MAX_C && !Number.isNaN(anomaly)) {
-      const hs = Math.round(anomaly) | 0;
-      const contribution = hs < DHW_MIN_HUNDREDTHS ? 0 : Math.min(hs, MAX_HUNDREDTHS);
-      ring[p] = contribution;
-      w += contribution + ONE_DAY;
-      hotspot[p] = hs > 0 ? hs / 100 : 0;
-      if (hs <= 0) code = 1;
-      else if (hs < DHW_MIN_HUNDREDTHS) code = 2;
-      else {
-        // DHW in hundredths = round(sum / 7) (no ties: 7 is odd), thresholds 4, 8, 12, 16, 20.
-        const dhwHundredths = ((2 * (w & SUM_MASK) + 7) / 14) | 0;
-        code =
-          dhwHundredths < 400
-            ? 3
-            : dhwHundredths < 800
-              ? 4
-              : dhwHundredths < 1200
-                ? 5
-                : dhwHundredths < 1600
-                  ? 6
-                  : dhwHundredths < 2000
-                    ? 7
-                    : 8;
-      }
-    } else {
-      ring[p] = MISSING_SLOT;
-      hotspot[p] = Number.NaN;
-    }
-    window[p] = w;
-    dhw[p] = w >= ONE_DAY ? (((2 * (w & SUM_MASK) + 7) / 14) | 0) / HUNDREDTHS_PER_C : Number.NaN;
-    alertLevel[p] = code === 0 ? ALERT_LEVEL_MISSING : code - 1;
-    // The 7-day maximum from the 4-bit history, unrolled: no loads beyond one word.
-    let history = keepHistory ? ((levels[p]! << shift) & SEVEN_DAYS_MASK) | code : code;
-    levels[p] = history;
-    let max = code;
-    history >>>= 4;
-    let c = history & 15;
-    if (c > max) max = c;
-    history >>>= 4;
-    c = history & 15;
-    if (c > max) max = c;
-    history >>>= 4;
-    c = history & 15;
-    if (c > max) max = c;
-    history >>>= 4;
-    c = history & 15;
-    if (c > max) max = c;
-    history >>>= 4;
-    c = history & 15;
-    if (c > max) max = c;
-    history >>>= 4;
-    c = history & 15;
-    if (c > max) max = c;
-    alertLevel7dMax[p] = max === 0 ? ALERT_LEVEL_MISSING : max - 1;
-  }
 }

@@ -62,6 +62,12 @@ export function readNetcdfSst(bytes: Uint8Array, options: { variable?: string } 
       );
     }
     const raw = (reader.getDataVariable(name) as unknown[]).flat(2) as number[];
+    // NetCDF-3 pads byte and short variables to 4 bytes: keep the values the dimensions hold.
+    const dims = (reader.variables.find((v) => v.name === name)?.dimensions ?? []) as number[];
+    const sizes = reader.dimensions as { size: number }[];
+    const recordLength = (reader.recordDimension as { length?: number }).length ?? 0;
+    const count = dims.reduce((n, id) => n * (sizes[id]?.size || recordLength), 1);
+    if (raw.length > count) raw.length = count;
     const fill = scalar(attribute(reader, name, '_FillValue'));
     const missing = scalar(attribute(reader, name, 'missing_value'));
     const scale = scalar(attribute(reader, name, 'scale_factor')) ?? 1;

@@ -1,12 +1,13 @@
 import type { NoaaHeatStress } from '../crw/noaa-agreement.js';
-import { readNetcdfSst } from './netcdf-sst.js';
+import { type NetcdfSst, readNetcdfSst } from './netcdf-sst.js';
+import { isHdf5, readNetcdf4Sst } from './netcdf4-sst.js';
 import { csvNumber, parseCsvColumns, readSstCsv } from './sst-csv.js';
 import { epochDayOf, type SstSeries } from './sst-series.js';
 import { parseVirtualStation } from './virtual-station.js';
 
 /** An SST file of any supported format, with what else it carries. */
 export interface SstInput {
-  format: 'netcdf' | 'csv' | 'virtual-station';
+  format: 'netcdf' | 'netcdf4' | 'csv' | 'virtual-station';
   series: SstSeries;
   /** The MMM the file itself states (virtual stations), degC. */
   mmmC?: number;
@@ -16,32 +17,44 @@ export interface SstInput {
 
 const NETCDF_MAGIC = [0x43, 0x44, 0x46]; // "CDF"
 const VIRTUAL_STATION_MARK = 'Averaged Maximum Monthly Mean';
+/** NOAA's own products as ERDDAP names them, compared with ours when a NetCDF file has them. */
+const CRW_VARIABLES = ['CRW_HOTSPOT', 'CRW_DHW', 'CRW_BAA', 'CRW_BAA_7D_MAX'];
 
 /**
- * Reads an SST file by its content: NetCDF-3 ("CDF" magic), the CRW virtual-station text
- * (its "Averaged Maximum Monthly Mean" header), else a CSV with date and sst columns.
+ * Reads an SST file by its content: NetCDF-3 ("CDF" magic), NetCDF-4 (the HDF5 signature), the
+ * CRW virtual-station text (its "Averaged Maximum Monthly Mean" header), else a CSV with date
+ * and sst columns.
  */
-export function readSstInput(bytes: Uint8Array): SstInput {
-  if (NETCDF_MAGIC.every((b, i) => bytes[i] === b)) {
-    const nc = readNetcdfSst(bytes);
-    const names = ['CRW_HOTSPOT', 'CRW_DHW', 'CRW_BAA', 'CRW_BAA_7D_MAX'];
-    const has = names.every((name) => nc.variables.includes(name));
-    const [hotspot, dhw, alertLevel, alertLevel7dMax] = has ? names.map(nc.readVariable) : [];
-    return {
-      format: 'netcdf',
-      series: nc,
-      ...(has
-        ? {
-            noaa: {
-              hotspot: hotspot!,
-              dhw: dhw!,
-              alertLevel: alertLevel!,
-              alertLevel7dMax: alertLevel7dMax!,
-            },
-          }
-        : {}),
-    };
+export async function readSstInput(bytes: Uint8Array): Promise<SstInput> {
+  if (isHdf5(bytes)) {
+    return netcdfInput('netcdf4', await readNetcdf4Sst(bytes, { alsoRead: CRW_VARIABLES }));
   }
+  if (NETCDF_MAGIC.every((b, i) => bytes[i] === b)) {
+    return netcdfInput('netcdf', readNetcdfSst(bytes));
+  }
+  return readTextSstInput(bytes);
+}
+
+function netcdfInput(format: 'netcdf' | 'netcdf4', nc: NetcdfSst): SstInput {
+  const has = CRW_VARIABLES.every((name) => nc.variables.includes(name));
+  const [hotspot, dhw, alertLevel, alertLevel7dMax] = has ? CRW_VARIABLES.map(nc.readVariable) : [];
+  return {
+    format,
+    series: nc,
+    ...(has
+      ? {
+          noaa: {
+            hotspot: hotspot!,
+            dhw: dhw!,
+            alertLevel: alertLevel!,
+            alertLevel7dMax: alertLevel7dMax!,
+          },
+        }
+      : {}),
+  };
+}
+
+function readTextSstInput(bytes: Uint8Array): SstInput {
   const text = new TextDecoder().decode(bytes);
   if (text.includes(VIRTUAL_STATION_MARK)) {
     const station = parseVirtualStation(text);

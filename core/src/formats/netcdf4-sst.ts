@@ -1,0 +1,169 @@
+import h5wasm from 'h5wasm/node';
+import { toCelsiusArray } from '../crw/units.js';
+import { InputFormatError } from '../errors.js';
+import { NETCDF_SST_VARIABLES, type NetcdfSst } from './netcdf-sst.js';
+
+/** The 8-byte signature every HDF5 file (and so every NetCDF-4 file) starts with. */
+export const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a] as const;
+
+export const isHdf5 = (bytes: Uint8Array): boolean =>
+  bytes.length >= HDF5_SIGNATURE.length && HDF5_SIGNATURE.every((b, i) => bytes[i] === b);
+
+const TIME_UNITS: Record<string, number> = {
+  seconds: 1_000,
+  minutes: 60_000,
+  hours: 3_600_000,
+  days: 86_400_000,
+};
+
+let fileCounter = 0;
+
+type Dataset = InstanceType<typeof h5wasm.Dataset>;
+
+/** An attribute's first value (HDF5 attributes are arrays even when scalar in NetCDF). */
+function attribute(dataset: Dataset, name: string): unknown {
+  const value = dataset.attrs[name]?.value as unknown;
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') {
+    return value;
+  }
+  return ArrayBuffer.isView(value) || Array.isArray(value)
+    ? (value as ArrayLike<unknown>)[0]
+    : value;
+}
+
+const numeric = (value: unknown): number | undefined =>
+  typeof value === 'number' || typeof value === 'bigint' ? Number(value) : undefined;
+
+/**
+ * Reads a NetCDF-4 (HDF5) SST file such as NOAA's daily CoralTemp / ct5km files or a GHRSST
+ * L4 analysis: the same contract as `readNetcdfSst` (time in "<unit> since <date>", latitude /
+ * longitude, an SST variable over (time[, lat, lon]), scale_factor / add_offset / _FillValue
+ * applied, Kelvin converted). Compressed (deflate) and chunked variables are read by h5wasm.
+ * The file is closed before this returns, so `readVariable` serves the variables named in
+ * `alsoRead` (read up front when the file has them) besides the SST.
+ */
+export async function readNetcdf4Sst(
+  bytes: Uint8Array,
+  options: { variable?: string; alsoRead?: readonly string[] } = {},
+): Promise<NetcdfSst> {
+  if (!isHdf5(bytes)) throw new InputFormatError('not a NetCDF-4/HDF5 file (no HDF5 signature)');
+  const { FS } = await h5wasm.ready;
+  const path = `/sst-${process.pid}-${fileCounter++}.nc`;
+  FS.writeFile(path, bytes);
+  let file: InstanceType<typeof h5wasm.File> | null = null;
+  try {
+    file = new h5wasm.File(path, 'r');
+    return readOpenFile(file, options);
+  } catch (cause) {
+    if (cause instanceof InputFormatError) throw cause;
+    // h5wasm reports truncation and corruption as plain errors from HDF5.
+    throw new InputFormatError('NetCDF-4/HDF5 file cannot be read: truncated or corrupt', {
+      cause,
+    });
+  } finally {
+    file?.close();
+    FS.unlink(path);
+  }
+}
+
+function readOpenFile(
+  f: InstanceType<typeof h5wasm.File>,
+  options: { variable?: string; alsoRead?: readonly string[] },
+): NetcdfSst {
+  const variables = (f.keys() as string[]).filter((key) => f.get(key) instanceof h5wasm.Dataset);
+  const dataset = (name: string): Dataset => {
+    const d = f.get(name);
+    if (!(d instanceof h5wasm.Dataset)) {
+      throw new InputFormatError(
+        `NetCDF variable ${name} not found; it has ${variables.join(', ')}`,
+      );
+    }
+    return d;
+  };
+  const readVariable = (name: string): Float64Array => {
+    const d = dataset(name);
+    let raw: ArrayLike<number | bigint>;
+    try {
+      raw = d.value as ArrayLike<number | bigint>;
+    } catch (cause) {
+      throw new InputFormatError(`NetCDF-4 variable ${name} cannot be read`, { cause });
+    }
+    const fill = numeric(attribute(d, '_FillValue'));
+    const missing = numeric(attribute(d, 'missing_value'));
+    const scale = numeric(attribute(d, 'scale_factor')) ?? 1;
+    const offset = numeric(attribute(d, 'add_offset')) ?? 0;
+    const out = new Float64Array(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const v = Number(raw[i]);
+      out[i] = v === fill || v === missing ? Number.NaN : v * scale + offset;
+    }
+    return out;
+  };
+  const variable =
+    options.variable ??
+    NETCDF_SST_VARIABLES.find((name) => variables.includes(name)) ??
+    variables.find(
+      (name) => attribute(dataset(name), 'standard_name') === 'sea_surface_temperature',
+    );
+  if (variable === undefined) {
+    throw new InputFormatError(
+      `no SST variable in the NetCDF-4 file (looked for ${NETCDF_SST_VARIABLES.join(', ')}); pass its name`,
+    );
+  }
+  const timeName = variables.find((name) => name === 'time' || name === 'Time');
+  if (timeName === undefined) throw new InputFormatError('NetCDF-4 file has no time variable');
+  const units = String(attribute(dataset(timeName), 'units') ?? '');
+  const match = /^(seconds|minutes|hours|days) since (.+)$/.exec(units.trim());
+  if (!match) {
+    throw new InputFormatError(`NetCDF time units "${units}" are not "<unit> since <date>"`);
+  }
+  const originText = match[2]!.trim().replace(' ', 'T');
+  const origin = Date.parse(
+    /[zZ]|[+-]\d\d:?\d\d$/.test(originText) ? originText : `${originText}Z`,
+  );
+  if (Number.isNaN(origin)) {
+    throw new InputFormatError(`NetCDF time units "${units}" name no readable date`);
+  }
+  const step = TIME_UNITS[match[1]!]!;
+  const days = Int32Array.from(readVariable(timeName), (v) =>
+    Math.floor((origin + v * step) / 86_400_000),
+  );
+  const lat = ['latitude', 'lat'].find((name) => variables.includes(name));
+  const lon = ['longitude', 'lon'].find((name) => variables.includes(name));
+  const latValues = lat ? readVariable(lat) : Float64Array.of(Number.NaN);
+  const lonValues = lon ? readVariable(lon) : Float64Array.of(Number.NaN);
+  const sst = readVariable(variable);
+  const pixels = sst.length / days.length;
+  if (!Number.isInteger(pixels) || (lat && lon && pixels !== latValues.length * lonValues.length)) {
+    throw new InputFormatError(
+      `NetCDF-4 ${variable} (shape ${dataset(variable).shape?.join(' x ')}) is not laid out as (time, lat, lon)`,
+    );
+  }
+  const latDeg = new Float64Array(pixels);
+  const lonDeg = new Float64Array(pixels);
+  for (let p = 0; p < pixels; p++) {
+    latDeg[p] = pixels === 1 ? latValues[0]! : latValues[Math.floor(p / lonValues.length)]!;
+    lonDeg[p] = pixels === 1 ? lonValues[0]! : lonValues[p % lonValues.length]!;
+  }
+  const cache = new Map<string, Float64Array>([[variable, sst]]);
+  for (const name of options.alsoRead ?? []) {
+    if (variables.includes(name)) cache.set(name, readVariable(name));
+  }
+  return {
+    days,
+    sstC: toCelsiusArray(sst, new Float64Array(sst.length)) as Float64Array,
+    pixels,
+    latDeg,
+    lonDeg,
+    variable,
+    variables,
+    readVariable(name) {
+      const values = cache.get(name);
+      if (values) return values;
+      throw new InputFormatError(
+        `NetCDF-4 variable ${name} was not read: name it in alsoRead (read: ${[...cache.keys()].join(', ')})`,
+      );
+    },
+  };
+}
