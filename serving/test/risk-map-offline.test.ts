@@ -148,6 +148,28 @@ describe('risk map of past days - real DuckDB offline store (the stream processo
     await other.close();
   });
 
+  it('POST /v1/predict at a past time answers with the features known at that very time', async () => {
+    const predictAt = (ms: number) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/v1/predict',
+        payload: { site_id: known, time: new Date(ms).toISOString() },
+      });
+    // Before the 10:00 computation of day D nothing of D (or the six days before) was known.
+    const early = await predictAt(at(D, 9));
+    expect(early.statusCode).toBe(503);
+    expect(early.json()).toMatchObject({ reason: 'missing' });
+    const noon = (await predictAt(at(D, 12))).json();
+    expect(noon).toMatchObject({ site_id: known, dhw: 6.2, time: dayEndIso(D), degraded: false });
+    expect(noon.risk).toBeCloseTo(streamRisk(HOT), 5);
+    // After the correction at 03:00 the next day, the same as-of day reads the corrected DHW.
+    const corrected = (await predictAt(at(D + 1, 4))).json();
+    expect(corrected).toMatchObject({ dhw: 9.5, alert_level: 4, time: dayEndIso(D) });
+    const future = await predictAt(Date.now() + 3_600_000);
+    expect(future.statusCode).toBe(400);
+    expect(future.json().message).toContain('is in the future');
+  });
+
   it('the future is a 400 naming the date; today comes from the online store', async () => {
     const future = await t.app.inject({
       method: 'GET',

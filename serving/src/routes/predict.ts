@@ -1,6 +1,6 @@
-import { NotFoundError } from '@reefguard/core';
+import { NotFoundError, ValidationError } from '@reefguard/core';
 import type { FastifyPluginAsync } from 'fastify';
-import { answerSites, type PredictSettings } from '../predict-service.js';
+import { answerSites, type FeatureSource, type PredictSettings } from '../predict-service.js';
 import { FeaturesUnavailableError } from '../predictor.js';
 import { errorJsonSchema, errorResponses, predictionJsonSchema, siteIdSchema } from './schemas.js';
 
@@ -10,11 +10,33 @@ export const MAX_BATCH = 1_000;
 const timeSchema = {
   type: 'string',
   format: 'date-time',
-  description: 'the time the answer is for (default: now)',
+  description:
+    'the time the answer is for (default: now); a time before today (UTC) is answered from the offline store with the features known at that time',
 } as const;
 
-function requestTime(time: string | undefined): number {
-  return time === undefined ? Date.now() : Date.parse(time);
+const DAY_MS = 86_400_000;
+/** Clock skew tolerated between a client and this server. */
+const FUTURE_SLACK_MS = 60_000;
+
+/**
+ * The time asked for and where its features come from: today from the online store, an
+ * earlier day from the offline store as known at that very time (what a prediction made then
+ * would have seen), the future never.
+ */
+function requestTime(
+  time: string | undefined,
+  settings: PredictSettings,
+): { timeMs: number; source?: FeatureSource } {
+  const nowMs = Date.now();
+  if (time === undefined) return { timeMs: nowMs };
+  const timeMs = Date.parse(time);
+  if (timeMs > nowMs + FUTURE_SLACK_MS) {
+    throw new ValidationError(`time ${time} is in the future`, 'time');
+  }
+  const day = Math.floor(timeMs / DAY_MS);
+  const offline = settings.offline;
+  if (day >= Math.floor(nowMs / DAY_MS) || !offline) return { timeMs };
+  return { timeMs, source: (ids) => offline.readDay(ids, day, timeMs) };
 }
 
 export const predictRoutes: FastifyPluginAsync<PredictSettings> = async (app, settings) => {
@@ -35,7 +57,8 @@ export const predictRoutes: FastifyPluginAsync<PredictSettings> = async (app, se
     async (request) => {
       const { site_id, time } = request.body;
       app.sites.get(site_id);
-      const [answer] = await answerSites(app, [site_id], requestTime(time), settings);
+      const { timeMs, source } = requestTime(time, settings);
+      const [answer] = await answerSites(app, [site_id], timeMs, settings, source);
       if (!answer) throw new Error('no answer');
       if (answer.ok) {
         app.predictions?.publish(answer.prediction);
@@ -85,7 +108,8 @@ export const predictRoutes: FastifyPluginAsync<PredictSettings> = async (app, se
     },
     async (request) => {
       const { site_ids, time } = request.body;
-      const answers = await answerSites(app, site_ids, requestTime(time), settings);
+      const { timeMs, source } = requestTime(time, settings);
+      const answers = await answerSites(app, site_ids, timeMs, settings, source);
       for (const answer of answers) if (answer.ok) app.predictions?.publish(answer.prediction);
       return {
         predictions: answers.flatMap((a) => (a.ok ? [a.prediction] : [])),
