@@ -4,7 +4,7 @@
  * load generator (autocannon) on loopback: the most each answers, and latency at 1,000 req/s.
  * Goals: p99 < 10 ms at 1,000 req/s, and >= 5x the throughput of mlflow models serve.
  *
- *   node_modules/.bin/tsx benchmarks/serving-predict.ts
+ *   node_modules/.bin/tsx benchmarks/serving-predict.ts [--rate 1000] [--connections 16] [--duration 10]
  *
  * Both servers run as their own processes; this process only generates load.
  */
@@ -13,6 +13,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import {
   FEATURE_SET_VERSION,
   freePort,
@@ -26,10 +27,24 @@ const ROOT = resolve(import.meta.dirname, '..');
 const MODEL = join(ROOT, 'serving/test/fixtures/models/v1');
 const VENV_BIN = join(ROOT, 'trainer/.venv/bin');
 const SITES = 200;
-const DURATION_S = 10;
-const CONNECTIONS = 16;
-const RATE = 1_000;
-const STEADY_S = 5;
+// `--rate N --connections N --duration S` change the load (defaults: the issue's goal setting).
+const { values: flags } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== '--server'),
+  options: {
+    rate: { type: 'string', default: '1000' },
+    connections: { type: 'string', default: '16' },
+    duration: { type: 'string', default: '10' },
+  },
+});
+const DURATION_S = Number(flags.duration);
+const CONNECTIONS = Number(flags.connections);
+const RATE = Number(flags.rate);
+const STEADY_S = Math.max(1, Math.round(DURATION_S / 2));
+for (const [name, value] of Object.entries({ RATE, CONNECTIONS, DURATION_S })) {
+  if (!(Number.isInteger(value) && value > 0)) {
+    throw new Error(`--${name.toLowerCase().replace('_s', '')} must be a positive integer`);
+  }
+}
 /** The fixture model's input columns, in its card's order. */
 const INPUTS = ['dhw', 'dhw_max_ytd', 'hotspot', 'sst_anomaly', 'turbidity_zscore', 'depth_m'];
 
