@@ -20,7 +20,12 @@ export interface BatchQueue {
   batches(): AsyncIterableIterator<Delivery[]>;
 }
 
-export function createBatchQueue(maxBatch: number): BatchQueue {
+/**
+ * `lingerMs` > 0 makes micro-batches by size or time: a batch smaller than `maxBatch` waits up
+ * to `lingerMs` after its first delivery for more (sources that hand over one message per
+ * connection at a time, like MQTT with ack-after-commit, need it to batch at all).
+ */
+export function createBatchQueue(maxBatch: number, lingerMs = 0): BatchQueue {
   let queue: Delivery[] = [];
   let ended = false;
   let wake: (() => void) | null = null;
@@ -46,6 +51,19 @@ export function createBatchQueue(maxBatch: number): BatchQueue {
             wake = resolve;
           });
           continue;
+        }
+        if (lingerMs > 0 && queue.length < maxBatch && !ended) {
+          const deadline = Date.now() + lingerMs;
+          while (queue.length < maxBatch && !ended && Date.now() < deadline) {
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, deadline - Date.now());
+              wake = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
+          }
+          wake = null;
         }
         const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
         queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);

@@ -12,6 +12,7 @@ import { createCrwHeatStress } from './heat-stress.js';
 import { createProcessorMetrics, DEFAULT_METRICS_HOST, startMetricsServer } from './metrics.js';
 import { createMonitoring } from './monitoring.js';
 import { createMqttSource } from './mqtt-source.js';
+import { openDuckDbOnlineStore } from './online-store-duckdb.js';
 import { startStreamProcessor } from './service.js';
 import { createSiteRegistry } from './sites.js';
 import { createSlackNotifier } from './slack.js';
@@ -32,7 +33,9 @@ Run several instances with different --instance names to share the load.
                   outside the host or pod)
 
 settings: REEFGUARD_SLACK_WEBHOOK_URL (secret, optional), REEFGUARD_ALLOWED_LATENESS_MINUTES,
-          REEFGUARD_METRICS_HOST`;
+          REEFGUARD_METRICS_HOST, REEFGUARD_ONLINE_STORE (redis, the default, or duckdb: the
+          embedded store $REEFGUARD_STATE_DIR/online-<instance>.duckdb for a single process;
+          the event state still lives in Redis)`;
 
 const settings = {
   ...commonSettings,
@@ -41,6 +44,7 @@ const settings = {
     .number()
     .positive()
     .default(DEFAULT_ALLOWED_LATENESS_MS / 60_000),
+  ONLINE_STORE: z.enum(['redis', 'duckdb']).default('redis'),
   METRICS_HOST: z.union([z.ipv4(), z.ipv6(), z.literal('localhost')]).default(DEFAULT_METRICS_HOST),
 };
 
@@ -117,7 +121,12 @@ export async function run(args: string[]): Promise<number> {
           clientId: `stream-processor-${values.instance}`,
         })
       : undefined;
+  const embedded =
+    config.ONLINE_STORE === 'duckdb'
+      ? await openDuckDbOnlineStore({ path: join(stateDir, `online-${values.instance}.duckdb`) })
+      : null;
   const processor = await startStreamProcessor({
+    ...(embedded ? { online: embedded } : {}),
     nc,
     redis,
     sites,
@@ -146,6 +155,7 @@ export async function run(args: string[]): Promise<number> {
   const error = await Promise.race([stop.then(() => null), failed]);
   await server?.close();
   await processor.close();
+  await embedded?.close();
   await nc.close();
   await redis.quit();
   if (error) {

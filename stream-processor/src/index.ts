@@ -17,6 +17,7 @@ export * from './monitoring.js';
 export * from './mqtt-source.js';
 export * from './offline-store.js';
 export * from './online-store.js';
+export * from './online-store-duckdb.js';
 export * from './processor.js';
 export * from './quarantine.js';
 export * from './replay.js';

@@ -1,6 +1,6 @@
 import { mqttTopics, type Secret, TransportError } from '@reefguard/core';
 import mqtt from 'mqtt';
-import { createBatchQueue, type Delivery } from './batch-queue.js';
+import { type BatchQueue, createBatchQueue, type Delivery } from './batch-queue.js';
 import type { ReadingSource } from './jetstream-source.js';
 
 export interface MqttSourceOptions {
@@ -12,21 +12,60 @@ export interface MqttSourceOptions {
   /** Stable client id, so a restarted instance gets its unacknowledged messages again. */
   clientId: string;
   maxBatch?: number;
+  /**
+   * Sessions this instance holds in the shared subscription. MQTT.js hands over the next
+   * QoS 1 message of a session only after the previous one is acknowledged, and we
+   * acknowledge after the commit: each session contributes one message per batch, so the
+   * batch size (and the throughput) grows with the sessions.
+   */
+  connections?: number;
+  /** How long a batch waits for the other sessions' messages (default 2 ms). */
+  lingerMs?: number;
   /** Topic filter inside the share; all readings by default (tests use their own root). */
   filter?: string;
 }
 
+export const DEFAULT_MQTT_CONNECTIONS = 32;
+export const DEFAULT_MQTT_LINGER_MS = 2;
+
 /**
- * Readings from `$share/{group}/reefguard/v1/readings/#` at QoS 1 with a persistent session.
- * The PUBACK is sent only when `ack()` is called after the commit; MQTT.js handles one
- * incoming packet at a time while an ack is pending, so this source trades throughput for
- * the guarantee (JetStream is the high-volume path).
+ * Readings from `$share/{group}/reefguard/v1/readings/#` at QoS 1 with persistent sessions
+ * (`{clientId}-{k}`, k < connections). The PUBACK is sent only when `ack()` is called after
+ * the batch commits; each session has at most one message in hand, so a batch collects one
+ * message from each session (micro-batches by size or `lingerMs`).
  */
 export async function createMqttSource(options: MqttSourceOptions): Promise<ReadingSource> {
-  const queue = createBatchQueue(options.maxBatch ?? 1000);
-  const client = await mqtt
+  const connections = options.connections ?? DEFAULT_MQTT_CONNECTIONS;
+  const queue = createBatchQueue(
+    options.maxBatch ?? 1000,
+    connections > 1 ? (options.lingerMs ?? DEFAULT_MQTT_LINGER_MS) : 0,
+  );
+  const topic = options.filter
+    ? `$share/${options.group}/${options.filter}`
+    : mqttTopics.readingsShared(options.group);
+  const clients = await Promise.all(
+    Array.from({ length: connections }, (_, k) =>
+      connectSession(
+        options,
+        connections === 1 ? options.clientId : `${options.clientId}-${k}`,
+        queue,
+      ),
+    ),
+  );
+  await Promise.all(clients.map((c) => c.subscribeAsync(topic, { qos: 1 })));
+  return {
+    batches: () => queue.batches(),
+    async close() {
+      queue.end();
+      await Promise.all(clients.map((c) => c.endAsync(true)));
+    },
+  };
+}
+
+async function connectSession(options: MqttSourceOptions, clientId: string, queue: BatchQueue) {
+  return mqtt
     .connectAsync(options.url, {
-      clientId: options.clientId,
+      clientId,
       clean: false,
       // MQTT.js honours customHandleAcks (ack after commit) only on MQTT 5.
       protocolVersion: 5,
@@ -48,15 +87,4 @@ export async function createMqttSource(options: MqttSourceOptions): Promise<Read
         cause,
       });
     });
-  const topic = options.filter
-    ? `$share/${options.group}/${options.filter}`
-    : mqttTopics.readingsShared(options.group);
-  await client.subscribeAsync(topic, { qos: 1 });
-  return {
-    batches: () => queue.batches(),
-    async close() {
-      queue.end();
-      await client.endAsync(true);
-    },
-  };
 }

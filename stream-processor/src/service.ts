@@ -31,6 +31,8 @@ export interface StreamProcessorOptions {
   allowedLatenessMs?: number;
   heat?: HeatStress | null;
   onlineTtlSeconds?: number;
+  /** Another online store (e.g. the embedded DuckDB one); the Redis one by default. */
+  online?: OnlineStore;
   onlineKeyOf?: (siteId: string) => string;
   metrics?: ProcessorMetrics;
   afterCommit?: (outcome: BatchOutcome) => Promise<void> | void;
@@ -51,11 +53,13 @@ export async function startStreamProcessor(
   options: StreamProcessorOptions,
 ): Promise<StreamProcessor> {
   const offline = await openOfflineStore(options.offlinePath);
-  const online = createOnlineStore({
-    redis: options.redis,
-    ...(options.onlineTtlSeconds !== undefined ? { ttlSeconds: options.onlineTtlSeconds } : {}),
-    ...(options.onlineKeyOf ? { keyOf: options.onlineKeyOf } : {}),
-  });
+  const online =
+    options.online ??
+    createOnlineStore({
+      redis: options.redis,
+      ...(options.onlineTtlSeconds !== undefined ? { ttlSeconds: options.onlineTtlSeconds } : {}),
+      ...(options.onlineKeyOf ? { keyOf: options.onlineKeyOf } : {}),
+    });
   const state = createEventState({
     redis: options.redis,
     prefix: options.statePrefix ?? DEFAULT_STATE_PREFIX,

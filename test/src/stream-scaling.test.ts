@@ -102,6 +102,7 @@ describe('stream processor - two instances share the load without double countin
             group: `sp-${mqttIso.tag}`,
             clientId: `sp-${mqttIso.tag}-${i}`,
             filter: `${root}/#`,
+            connections: 8,
           }),
           afterAck: (o) => {
             outcomes[i]?.push(o);
@@ -121,16 +122,24 @@ describe('stream processor - two instances share the load without double countin
       iso.options.statePrefix = mqttIso.options.statePrefix;
       iso.onlineKey = mqttIso.onlineKey;
       await expectCountedOnce(instances, outcomes);
+      // Eight sessions per instance, each holding one unacknowledged message: batches of
+      // several readings, each acknowledged only after its batch committed.
+      const sizes = outcomes.flat().map((o) => o.deliveries.length);
+      expect(Math.max(...sizes)).toBeGreaterThan(1);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(8);
+      expect(sizes.length).toBeLessThan(readings.length / 2);
     } finally {
       await publisher.endAsync();
       await Promise.all(instances.map((p) => p.close()));
       // Drop the persistent sessions so the shared broker keeps nothing for them.
       for (const i of [0, 1]) {
-        const c = await mqtt.connectAsync(mqttUrl, {
-          clientId: `sp-${mqttIso.tag}-${i}`,
-          clean: true,
-        });
-        await c.endAsync();
+        for (let k = 0; k < 8; k++) {
+          const c = await mqtt.connectAsync(mqttUrl, {
+            clientId: `sp-${mqttIso.tag}-${i}-${k}`,
+            clean: true,
+          });
+          await c.endAsync();
+        }
       }
       await mqttIso.cleanup();
     }
