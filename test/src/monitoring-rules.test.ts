@@ -142,4 +142,71 @@ describe('monitoring rules - promtool and coverage', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('every dashboard is valid Grafana JSON provisioned against the Prometheus datasource', async () => {
+    const grafana = join(MONITORING, 'grafana');
+    const provisioning = await readFile(
+      join(grafana, 'provisioning', 'datasources', 'prometheus.yaml'),
+      'utf8',
+    );
+    const prometheusUid = /uid: (\S+)\n\s+type: prometheus\n/.exec(provisioning)?.[1];
+    expect(prometheusUid).toBe('reefguard-prometheus');
+    const dashboardsYaml = await readFile(
+      join(grafana, 'provisioning', 'dashboards', 'reefguard.yaml'),
+      'utf8',
+    );
+    expect(dashboardsYaml).toMatch(/path: \/var\/lib\/grafana\/dashboards/);
+    const dir = join(grafana, 'dashboards');
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.json'));
+    expect(files).toHaveLength(4);
+    const uids = new Set<string>();
+    for (const file of files) {
+      const board = JSON.parse(await readFile(join(dir, file), 'utf8')) as {
+        uid: string;
+        title: string;
+        schemaVersion: number;
+        templating: { list: Array<{ name: string }> };
+        panels: Array<{
+          id: number;
+          type: string;
+          gridPos: { x: number; y: number; w: number; h: number };
+          datasource: { uid: string };
+          targets: Array<{ expr: string; refId: string; datasource: { uid: string } }>;
+          options: { layers?: Array<{ location: { latitude: string; longitude: string } }> };
+        }>;
+      };
+      expect(board.schemaVersion, file).toBeGreaterThanOrEqual(36);
+      expect(board.uid, file).toMatch(/^[\w-]{1,40}$/);
+      expect(uids.has(board.uid), `${file}: uid unique`).toBe(false);
+      uids.add(board.uid);
+      const ids = board.panels.map((p) => p.id);
+      expect(new Set(ids).size, `${file}: panel ids unique`).toBe(ids.length);
+      const variables = new Set(board.templating.list.map((v) => v.name));
+      for (const panel of board.panels) {
+        const where = `${file} panel ${panel.id}`;
+        expect(['timeseries', 'stat', 'table', 'geomap', 'bargauge', 'piechart'], where).toContain(
+          panel.type,
+        );
+        expect(panel.gridPos.x + panel.gridPos.w, where).toBeLessThanOrEqual(24);
+        expect(panel.datasource.uid, where).toBe(prometheusUid);
+        expect(panel.targets.length, where).toBeGreaterThan(0);
+        expect(new Set(panel.targets.map((t) => t.refId)).size, where).toBe(panel.targets.length);
+        for (const t of panel.targets) {
+          expect(t.datasource.uid, where).toBe(prometheusUid);
+          for (const [, name] of t.expr.matchAll(/\$(?!__)(\w+)/g)) {
+            expect(
+              variables.has(name as string),
+              `${where}: $${name} is a dashboard variable`,
+            ).toBe(true);
+          }
+        }
+        if (panel.type === 'geomap') {
+          // The markers are placed from the lat/lon labels the query keeps.
+          const location = panel.options.layers?.[0]?.location;
+          expect(location, where).toEqual({ mode: 'coords', latitude: 'lat', longitude: 'lon' });
+          expect(panel.targets[0]?.expr, where).toMatch(/by \(site_id, site_name, lat, lon\)/);
+        }
+      }
+    }
+  });
 });

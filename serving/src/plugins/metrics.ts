@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -136,7 +137,74 @@ export default fp(
         },
       });
     }
+    recordSiteRisk(app, registry);
     app.decorate('metrics', metrics);
   },
   { name: 'metrics', dependencies: ['models', 'predictions'] },
 );
+
+interface RiskAnswer {
+  site_id?: unknown;
+  risk?: unknown;
+  alert_level?: unknown;
+  time?: unknown;
+}
+
+/**
+ * The latest risk of each site, with its coordinates as labels, for the Grafana geomap (Bleach
+ * Risk Heat-Map) and the reef alerts: taken from the answers of the predict and risk-map
+ * routes. The newest prediction time per site wins, so asking about a past day does not
+ * overwrite today's value.
+ */
+function recordSiteRisk(app: FastifyInstance, registry: Registry) {
+  const labelNames = ['site_id', 'site_name', 'lat', 'lon'] as const;
+  const risk = new Gauge({
+    name: 'reefguard_site_risk',
+    help: 'Latest predicted bleaching-risk probability per site (0-1), with its coordinates',
+    labelNames,
+    registers: [registry],
+  });
+  const alertLevel = new Gauge({
+    name: 'reefguard_site_alert_level',
+    help: 'CRW alert level of the latest prediction per site (0 no stress .. 4+ bleaching alert)',
+    labelNames,
+    registers: [registry],
+  });
+  const newestMs = new Map<string, number>();
+  const record = (answer: RiskAnswer) => {
+    const { site_id: siteId, risk: value, alert_level: level, time } = answer;
+    if (typeof siteId !== 'string' || typeof value !== 'number' || typeof time !== 'string') return;
+    if (!app.sites.has(siteId)) return;
+    const timeMs = Date.parse(time);
+    if (!(timeMs >= (newestMs.get(siteId) ?? Number.NEGATIVE_INFINITY))) return;
+    newestMs.set(siteId, timeMs);
+    const site = app.sites.get(siteId);
+    const labels = {
+      site_id: siteId,
+      site_name: site.name,
+      lat: String(site.lat),
+      lon: String(site.lon),
+    };
+    risk.set(labels, value);
+    if (typeof level === 'number') alertLevel.set(labels, level);
+  };
+  app.addHook('preSerialization', async (request, reply, payload: unknown) => {
+    if (reply.statusCode !== 200 || typeof payload !== 'object' || payload === null) return payload;
+    const body = payload as {
+      predictions?: RiskAnswer[];
+      features?: Array<{ properties?: RiskAnswer }>;
+    };
+    switch (request.routeOptions.url) {
+      case '/v1/predict':
+        record(body as RiskAnswer);
+        break;
+      case '/v1/predict/batch':
+        for (const answer of body.predictions ?? []) record(answer);
+        break;
+      case '/v1/risk-map':
+        for (const feature of body.features ?? []) record(feature.properties ?? {});
+        break;
+    }
+    return payload;
+  });
+}
