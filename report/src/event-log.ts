@@ -81,11 +81,14 @@ export async function startEventRecorder(options: {
     },
   );
   await nc.flush();
+  let closed: Promise<void> | null = null;
   return {
     counts: () => ({ ...counts }),
-    async close() {
-      await nc.drain();
-      await Promise.all(loops);
+    close() {
+      closed ??= nc.drain().then(async () => {
+        await Promise.all(loops);
+      });
+      return closed;
     },
   };
 }

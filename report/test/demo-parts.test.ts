@@ -1,0 +1,141 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { buoyReadingSchema } from '@reefguard/core';
+import {
+  calibrateHeatwave,
+  loadReplayPixels,
+  seasonDays,
+  seasonSst,
+} from '@reefguard/stream-processor';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parsePrometheusText, sumSamples } from '../src/counters.js';
+import { writeGatewayReadings } from '../src/demo-gateways.js';
+import { startSlackReceiver } from '../src/demo-slack.js';
+import { readEvents, startEventRecorder } from '../src/event-log.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'demo-parts-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('event recorder - the loop messages of a real NATS server, in arrival order', () => {
+  it('keeps drift, retrain and model messages each in its file', async () => {
+    const { natsUrl } = inject('stack');
+    const stateDir = join(dir, 'recorder');
+    const recorder = await startEventRecorder({ natsUrl, stateDir });
+    const nc = await connect({ servers: natsUrl });
+    const tag = `t${Date.now()}`;
+    for (const psi of [0.1, 0.4, 0.9]) {
+      nc.publish(`reefguard.v1.drift.${tag}`, JSON.stringify({ feature: tag, psi }));
+    }
+    nc.publish('reefguard.v1.retrain.requests', JSON.stringify({ id: `req-${tag}` }));
+    nc.publish(
+      'reefguard.v1.models.decisions',
+      JSON.stringify({ id: `dec-${tag}`, stage: 'promoted' }),
+    );
+    nc.publish(`reefguard.v1.readings.${tag}`, JSON.stringify({ not: 'recorded' }));
+    await nc.flush();
+    await nc.close();
+    await new Promise((r) => setTimeout(r, 300));
+    await recorder.close();
+    await recorder.close();
+    const drift = (await readEvents(stateDir, 'drift')).filter((e) => e.subject.endsWith(tag));
+    expect(drift.map((e) => (e.data as { psi: number }).psi)).toEqual([0.1, 0.4, 0.9]);
+    const retrain = await readEvents(stateDir, 'retrain');
+    expect(retrain.some((e) => (e.data as { id: string }).id === `req-${tag}`)).toBe(true);
+    const models = await readEvents(stateDir, 'models');
+    expect(models.find((e) => (e.data as { id: string }).id === `dec-${tag}`)?.subject).toBe(
+      'reefguard.v1.models.decisions',
+    );
+    const all = JSON.stringify([drift, retrain, models]);
+    expect(all).not.toContain('"recorded"');
+  });
+});
+
+describe('Slack receiver - stands in for the incoming webhook', () => {
+  it('logs JSON posts and answers ok, refuses what is not JSON', async () => {
+    const log = join(dir, 'slack', 'messages.jsonl');
+    const slack = await startSlackReceiver(log);
+    try {
+      const post = (body: string) => fetch(slack.url, { method: 'POST', body });
+      const ok = await post(JSON.stringify({ text: 'drift on dhw' }));
+      expect([ok.status, await ok.text()]).toEqual([200, 'ok']);
+      const bad = await post('{not json');
+      expect(bad.status).toBe(400);
+      expect(slack.received()).toBe(1);
+      const lines = (await readFile(log, 'utf8')).trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0] as string).body).toEqual({ text: 'drift on dhw' });
+    } finally {
+      await slack.close();
+    }
+  });
+});
+
+describe('gateway readings - the replay season at one reef site per latitude band', () => {
+  it('carries the calibrated daily SST with a day-night cycle, valid and with unique ids', async () => {
+    const gateways = await writeGatewayReadings({
+      root: ROOT,
+      year: 2016,
+      outDir: join(dir, 'gateways'),
+      gateways: 2,
+      intervalHours: 6,
+    });
+    expect(gateways).toHaveLength(2);
+    const days = seasonDays(2016);
+    const [north, south] = gateways;
+    expect(north?.pixel.lat).toBeGreaterThanOrEqual(-14.5);
+    expect(south?.pixel.lat).toBeLessThan(-14.5);
+    expect(south?.pixel.lat).toBeGreaterThanOrEqual(-17.5);
+    const pixels = gateways.map((g) => g.pixel);
+    const sst = seasonSst(pixels, days, calibrateHeatwave(pixels, days, 2016), 2016);
+    for (const [p, gateway] of gateways.entries()) {
+      const readings = (await readFile(gateway.readingsFile, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => buoyReadingSchema.parse(JSON.parse(line)));
+      expect(readings).toHaveLength(days.length * 4);
+      expect(gateway.readings).toBe(readings.length);
+      expect(new Set(readings.map((r) => r.id)).size).toBe(readings.length);
+      expect(readings.every((r) => r.site_id === gateway.pixel.siteId)).toBe(true);
+      // The four readings of a day average to the replay's daily SST (the cycle cancels).
+      for (const t of [0, 60, 90, days.length - 1]) {
+        const mean = readings.slice(t * 4, t * 4 + 4).reduce((s, r) => s + r.value, 0) / 4;
+        expect(mean).toBeCloseTo(sst[t * gateways.length + p] as number, 2);
+      }
+    }
+    const all = await loadReplayPixels(join(ROOT, 'data/sample'), 2016);
+    expect(all.some((p) => p.siteId === north?.pixel.siteId)).toBe(true);
+  });
+});
+
+describe('Prometheus text - the counters the demo keeps', () => {
+  it('parses labels (escaped too) and sums by label', () => {
+    const samples = parsePrometheusText(
+      [
+        '# HELP reefguard_edge_published_total Readings acknowledged',
+        '# TYPE reefguard_edge_published_total counter',
+        'reefguard_edge_published_total{broker="mqtt"} 1216',
+        'reefguard_edge_published_total{broker="nats"} 1215',
+        'reefguard_edge_model_info{name="m",version="2",note="a \\"quoted\\" word"} 1',
+        'reefguard_edge_queue_depth 0',
+      ].join('\n'),
+    );
+    expect(sumSamples(samples, 'reefguard_edge_published_total')).toBe(2431);
+    expect(sumSamples(samples, 'reefguard_edge_published_total', { broker: 'nats' })).toBe(1215);
+    expect(samples.find((s) => s.name === 'reefguard_edge_model_info')?.labels).toEqual({
+      name: 'm',
+      version: '2',
+      note: 'a "quoted" word',
+    });
+    expect(() => parsePrometheusText('not a sample line at all {')).toThrow(
+      /not a Prometheus sample/,
+    );
+  });
+});
