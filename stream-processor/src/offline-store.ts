@@ -115,6 +115,17 @@ export interface OfflineStore {
   ): Promise<Record<StreamFeature, number | null> | null>;
   /** Runs a read-only query; rows as plain JSON-like objects. */
   query(sql: string): Promise<Record<string, unknown>[]>;
+  /**
+   * Exports the daily features as known at `knownAtMs` (the latest row per site and day
+   * ingested by then) to Parquet, ordered by site and day. The data version is a sha256 of the
+   * rows' content (not of the file's bytes, which depend on the writer's version), stored in
+   * the file's key-value metadata as `data_version`: the same rows give the same version
+   * whenever and in whatever order they were ingested; any changed value changes it.
+   */
+  exportFeatureSet(
+    path: string,
+    options?: { knownAtMs?: number },
+  ): Promise<{ path: string; rows: number; dataVersion: string }>;
   /** Writes a table or query to Parquet; returns the file's sha256, the data version. */
   exportParquet(tableOrQuery: string, path: string): Promise<string>;
   close(): Promise<void>;
@@ -358,6 +369,27 @@ export async function openOfflineStore(path: string): Promise<OfflineStore> {
       serial(async () => {
         const reader = await conn.runAndReadAll(text);
         return reader.getRowObjectsJson() as Record<string, unknown>[];
+      }),
+    exportFeatureSet: (path, options = {}) =>
+      serial(async () => {
+        const knownAt = options.knownAtMs ?? Date.now();
+        const columns = STREAM_FEATURES.join(', ');
+        const rows = `SELECT site_id, as_of_day, ${columns} FROM (
+            SELECT *, row_number() OVER (PARTITION BY site_id, as_of_day ORDER BY ingested_at DESC) AS rn
+            FROM daily_features WHERE ingested_at <= epoch_ms(${knownAt}))
+          WHERE rn = 1 ORDER BY site_id, as_of_day`;
+        const text = ['site_id', 'CAST(as_of_day AS VARCHAR)', ...STREAM_FEATURES]
+          .map((c) => `coalesce(CAST(${c} AS VARCHAR), 'null')`)
+          .join(", '|', ");
+        const reader = await conn.runAndReadAll(
+          `SELECT count(*)::INT AS n, sha256(coalesce(string_agg(concat(${text}), chr(10) ORDER BY site_id, as_of_day), '')) AS version FROM (${rows})`,
+        );
+        const summary = reader.getRowObjectsJson()[0] as { n: number; version: string };
+        await mkdir(dirname(path), { recursive: true });
+        await conn.run(
+          `COPY (${rows}) TO ${sql(path)} (FORMAT parquet, KV_METADATA {data_version: ${sql(summary.version)}, feature_columns: ${sql(columns)}})`,
+        );
+        return { path, rows: Number(summary.n), dataVersion: summary.version };
       }),
     exportParquet: (tableOrQuery, path) =>
       serial(async () => {
