@@ -87,6 +87,24 @@ function inputRow(model: ServingModel, values: Record<string, number | null>) {
 type Ready = { index: number; row: Float32Array; chip?: Float32Array };
 
 /**
+ * Chip tensors of single-site runs (the /v1/predict hot path), reused instead of allocated per
+ * request: a chip model's input holds 1 + F copies of the site's chip (~130 kB for 20 features
+ * and 6 x 16 x 16 chips). Batches allocate their own, so nothing large is kept.
+ */
+const freeChipTensors = new Map<number, Float32Array[]>();
+const MAX_FREE_CHIP_TENSORS = 8;
+
+function takeChipTensor(length: number, pooled: boolean): Float32Array {
+  return (pooled ? freeChipTensors.get(length)?.pop() : undefined) ?? new Float32Array(length);
+}
+
+function giveChipTensor(tensor: Float32Array): void {
+  const free = freeChipTensors.get(tensor.length) ?? [];
+  if (free.length < MAX_FREE_CHIP_TENSORS) free.push(tensor);
+  freeChipTensors.set(tensor.length, free);
+}
+
+/**
  * Predicts a group of sites that share one model in a single session run. Each site adds
  * 1 + F rows: its own and one per feature with that feature set to the training mean, so the
  * contribution of a feature is the risk it adds over its mean (occlusion attribution).
@@ -142,8 +160,10 @@ export async function predictSites(
     const perSite = 1 + width;
     const batch = new Float32Array(ready.length * perSite * width);
     const chipLength = ready[0]?.chip?.length ?? 0;
+    const pooled = ready.length === 1;
+    // Every value is written below: a reused tensor needs no clearing.
     const chips =
-      chipLength > 0 ? new Float32Array(ready.length * perSite * chipLength) : undefined;
+      chipLength > 0 ? takeChipTensor(ready.length * perSite * chipLength, pooled) : undefined;
     ready.forEach(({ row, chip }, k) => {
       for (let j = 0; j < perSite; j++) {
         const offset = (k * perSite + j) * width;
@@ -153,13 +173,19 @@ export async function predictSites(
         if (chips && chip) chips.set(chip, (k * perSite + j) * chipLength);
       }
     });
-    const risks =
-      degradedReason === null
-        ? await model.predict(batch, ready.length * perSite, chips)
-        : await (model.tabular as NonNullable<ServingModel['tabular']>).predict(
-            batch,
-            ready.length * perSite,
-          );
+    let risks: Float32Array;
+    try {
+      risks =
+        degradedReason === null
+          ? await model.predict(batch, ready.length * perSite, chips)
+          : await (model.tabular as NonNullable<ServingModel['tabular']>).predict(
+              batch,
+              ready.length * perSite,
+            );
+    } finally {
+      // The session has read its input once run resolves (or failed).
+      if (chips && pooled) giveChipTensor(chips);
+    }
     ready.forEach(({ index }, k) => {
       const item = items[index] as (typeof items)[number];
       answers[index] = modelPrediction(item, routed, risks, k * perSite, degradedReason);

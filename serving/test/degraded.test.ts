@@ -28,10 +28,15 @@ async function predict(t: TestApp, siteId: string) {
 }
 
 describe('chip models - full answer with chip layers, flagged degraded answer without', () => {
-  const sites = testSites(`chips-${process.pid}`, 4);
-  const ids = sites.map((s) => s.site_id) as [string, string, string, string];
-  // Depth at the first three sites; the fourth is outside the layers.
-  const rows = ids.slice(0, 3).map((id, i) => [id, 4 + 2 * i]);
+  // The fifth site lies a degree east, out of the others' chips.
+  const sites = testSites(`chips-${process.pid}`, 5).map((s, i) =>
+    i === 4 ? { ...s, lon: s.lon + 1 } : s,
+  );
+  const ids = sites.map((s) => s.site_id) as [string, string, string, string, string];
+  // Depth at every site but the fourth, which is outside the layers.
+  const layered = [0, 1, 2, 4];
+  const depths = [4, 6, 8, 0, 30];
+  const rows = layered.map((i) => [ids[i] as string, depths[i] as number]);
   const apps: TestApp[] = [];
   const start = async (options: Partial<Parameters<typeof startTestApp>[0]>) => {
     const t = await startTestApp({
@@ -63,9 +68,9 @@ describe('chip models - full answer with chip layers, flagged degraded answer wi
     // The fixture adds 0.5 x mean(chip) to the tabular logit: the chip reached the graph.
     const raster = createChipRaster(
       {
-        lonDeg: sites.slice(0, 3).map((s) => s.lon),
-        latDeg: sites.slice(0, 3).map((s) => s.lat),
-        values: { depth_m: [4, 6, 8] },
+        lonDeg: layered.map((i) => sites[i]?.lon as number),
+        latDeg: layered.map((i) => sites[i]?.lat as number),
+        values: { depth_m: layered.map((i) => depths[i] as number) },
       },
       { channels: CHIP.channels, sizePx: CHIP.size_px, pixelDeg: CHIP.pixel_deg },
     );
@@ -73,6 +78,13 @@ describe('chip models - full answer with chip layers, flagged degraded answer wi
     const meanChip = chip.reduce((s, v) => s + v, 0) / chip.length;
     expect(meanChip).toBeGreaterThan(0);
     expect(logit(body.risk) - logit(tabularRisk(VALUES))).toBeCloseTo(0.5 * meanChip, 4);
+    // The chip tensor is reused across requests: another site's chip does not leak into it.
+    const other = (await predict(t, ids[4])).json();
+    const otherChip = raster.chipAt(sites[4]?.lon as number, sites[4]?.lat as number);
+    const otherMean = otherChip.reduce((s, v) => s + v, 0) / otherChip.length;
+    expect(otherMean).not.toBeCloseTo(meanChip, 3);
+    expect(logit(other.risk) - logit(tabularRisk(VALUES))).toBeCloseTo(0.5 * otherMean, 4);
+    expect((await predict(t, ids[0])).json().risk).toBe(body.risk);
   });
 
   it('no chip layers: the tabular member answers, flagged degraded with the reason', async () => {
