@@ -40,18 +40,18 @@ export function sharedArray<C extends SharedArrayType>(type: C, length: number):
 }
 
 /** Runs of consecutive pixels that have an MMM, as [gridStart, gridEnd, stateStart] triples. */
-function runsOf(mmmC: ArrayLike<number>): Int32Array {
+function runsOf(mmmC: Float64Array): Int32Array {
   const runs: number[] = [];
   let state = 0;
-  for (let p = 0; p < mmmC.length; ) {
-    if (Number.isNaN(mmmC[p]!)) {
-      p++;
-      continue;
+  let start = -1;
+  for (let p = 0; p <= mmmC.length; p++) {
+    const sea = p < mmmC.length && !Number.isNaN(mmmC[p]!);
+    if (sea && start < 0) start = p;
+    if (!sea && start >= 0) {
+      runs.push(start, p, state);
+      state += p - start;
+      start = -1;
     }
-    const start = p;
-    while (p < mmmC.length && !Number.isNaN(mmmC[p]!)) p++;
-    runs.push(start, p, state);
-    state += p - start;
   }
   return Int32Array.from(runs);
 }
@@ -76,7 +76,8 @@ function mmmInCelsius(value: number, pixel: number): number {
  */
 export function createCrwState(mmmC: Float32Array | Float64Array): CrwState {
   const pixels = mmmC.length;
-  const celsius = Float64Array.from(mmmC, (v, p) => mmmInCelsius(v, p));
+  const celsius = new Float64Array(pixels);
+  for (let p = 0; p < pixels; p++) celsius[p] = mmmInCelsius(mmmC[p]!, p);
   const runs = runsOf(celsius);
   const statePixels =
     runs.length === 0
