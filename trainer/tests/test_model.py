@@ -4,11 +4,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reefguard_trainer import contracts, export, splits
+from reefguard_trainer import baselines, contracts, export, splits
 from reefguard_trainer.card import sha256_file
 from reefguard_trainer.data import load_training_set
-from reefguard_trainer.ensemble import fit_combiner
-from reefguard_trainer.train import TrainOptions, predict_out_of_fold, select_features, train
+from reefguard_trainer.ensemble import Combiner
+from reefguard_trainer.train import (
+    TrainOptions,
+    dhw_column,
+    fit_members,
+    predict_out_of_fold,
+    select_features,
+    train,
+)
 from reefguard_trainer.vit import VitParams, fit_vit, predict_vit_logit
 from reefguard_trainer.xgb import XgbParams, fit_xgb, predict_xgb
 
@@ -19,14 +26,21 @@ QUICK = TrainOptions(XgbParams(n_estimators=30), VitParams(epochs=2, max_rows=50
 def members(training_set_dir: Path):
     ts = load_training_set(training_set_dir)
     features = select_features(ts)
-    x, y = ts.matrix(features), ts.labels
-    xgb_model = fit_xgb(x, y, features, QUICK.xgb, QUICK.seed, 2)
-    vit_model = fit_vit(ts.chips, y, QUICK.vit, QUICK.seed, 2)
-    combiner = fit_combiner(predict_xgb(xgb_model, x), predict_vit_logit(vit_model, ts.chips, 2), y)
+    fitted = fit_members(ts, features, QUICK, np.arange(len(ts.labels)))
+    column = dhw_column(features)
+    # Both learned members on: the graph must carry all three parts, whatever a fit picks.
+    combiner = Combiner(0.6, 0.4, 0.9, -0.1)
     graph = export.build_ensemble_graph(
-        xgb_model, vit_model, combiner, len(features), ts.chips.shape[1:]
+        fitted.xgb, fitted.vit, combiner, fitted.prior, column, len(features), ts.chips.shape[1:]
     )
-    return ts, features, xgb_model, vit_model, combiner, graph.SerializeToString()
+    return ts, features, fitted, combiner, graph.SerializeToString()
+
+
+def native(members_fixture, x: np.ndarray, chips: np.ndarray) -> np.ndarray:
+    _, features, fitted, combiner, _ = members_fixture
+    return export.predict_native(
+        fitted.xgb, fitted.vit, combiner, fitted.prior, dhw_column(features), x, chips
+    )
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +51,12 @@ def trained(training_set_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_onnx_graph_reproduces_native_ensemble_within_1e_5(members) -> None:
-    ts, _, xgb_model, vit_model, combiner, model_bytes = members
-    x = ts.matrix(select_features(ts))
-    native = export.predict_native(xgb_model, vit_model, combiner, x, ts.chips)
+    ts, features, *_, model_bytes = members
+    x = ts.matrix(features).copy()
+    x[::7, dhw_column(features)] = np.nan  # unknown DHW: the prior counts it as 0 in both
     onnx_risk = export.run_onnx(model_bytes, x, ts.chips)
     assert onnx_risk.shape == (len(x),)
-    assert export.check_parity(native, onnx_risk) < 1e-5
+    assert export.check_parity(native(members, x, ts.chips), onnx_risk) < 1e-5
 
 
 def test_parity_check_fails_the_export_when_predictions_differ() -> None:
@@ -52,19 +66,19 @@ def test_parity_check_fails_the_export_when_predictions_differ() -> None:
 
 @pytest.mark.parametrize("feature", ["dhw", "dhw_max_ytd", "hotspot"])
 def test_raising_heat_stress_never_lowers_risk_native_and_onnx(members, feature: str) -> None:
-    ts, features, xgb_model, vit_model, combiner, model_bytes = members
+    ts, features, *_, model_bytes = members
     column = features.index(feature)
     x = ts.matrix(features)[:40].copy()
     chips = ts.chips[:40]
     previous_native = previous_onnx = None
     for value in np.linspace(0, 20, 15):
         x[:, column] = value
-        native = export.predict_native(xgb_model, vit_model, combiner, x, chips)
+        risk = native(members, x, chips)
         onnx_risk = export.run_onnx(model_bytes, x, chips)
         if previous_native is not None:
-            assert np.all(native >= previous_native - 1e-7)
+            assert np.all(risk >= previous_native - 1e-7)
             assert np.all(onnx_risk >= previous_onnx - 1e-6)
-        previous_native, previous_onnx = native, onnx_risk
+        previous_native, previous_onnx = risk, onnx_risk
     # the constraint is not vacuous: heat stress does move the risk
     x[:, column] = 0
     low = export.run_onnx(model_bytes, x, chips)
@@ -76,10 +90,11 @@ def test_same_seed_gives_identical_models(training_set_dir: Path) -> None:
     ts = load_training_set(training_set_dir)
     features = select_features(ts)
     x, y = ts.matrix(features), ts.labels
+    margin = baselines.prior_margin(baselines.fit_physics_prior(x[:, 1], y), x[:, 1])
     runs = [
         (
-            predict_xgb(fit_xgb(x, y, features, QUICK.xgb, 11, 2), x),
-            predict_vit_logit(fit_vit(ts.chips, y, QUICK.vit, 11, 2), ts.chips, 2),
+            predict_xgb(fit_xgb(x, y, features, QUICK.xgb, 11, 2, margin), x),
+            predict_vit_logit(fit_vit(ts.chips, y, QUICK.vit, 11, 2, margin), ts.chips, 2),
         )
         for _ in range(2)
     ]
@@ -97,7 +112,7 @@ def test_held_out_event_and_block_rows_never_train_their_fold(training_set_dir: 
     for fold in folds:
         assert set(groups[fold.train]).isdisjoint(set(groups[fold.test]))
         assert set(blocks[fold.train]).isdisjoint(set(blocks[fold.test]))
-    oof = predict_out_of_fold(ts, select_features(ts), QUICK)
+    oof = predict_out_of_fold(ts, select_features(ts), QUICK, folds)
     row_ids = ts.rows["row_id"].to_numpy()
     for fold in folds:
         assert set(oof.train_rows_seen[fold.name]).isdisjoint(set(row_ids[fold.test]))
@@ -121,7 +136,9 @@ def test_card_validates_and_names_the_exported_graph(trained) -> None:
     assert all(len(f["psi_reference"]["edges"]) <= 11 for f in written["features"])
     assert sum(written["features"][1]["psi_reference"]["shares"]) == pytest.approx(1)
     assert 0 < written["threshold"] < 1
-    assert sum(written["ensemble"]["weights"]) == pytest.approx(1)
+    assert written["ensemble"]["members"] == ["physics_prior", "xgboost", "vit"]
+    assert written["ensemble"]["weights"][0] == 1
+    assert all(0 <= w <= 1 for w in written["ensemble"]["weights"][1:])
     events = {e["event"] for e in written["metrics"]["held_out_events"]}
     assert events == {"gbr-1998", "gbr-2002", "gcbd-2005", "gcbd-2006"}
     assert len(written["chip"]["normalisation"]) == 4

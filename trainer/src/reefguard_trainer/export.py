@@ -1,8 +1,10 @@
-"""ONNX export: XGBoost (onnxmltools) + ViT (torch.onnx) + calibrated combiner in ONE graph.
+"""ONNX export: physics prior + XGBoost (onnxmltools) + ViT (torch.onnx) + calibrated combiner
+in ONE graph.
 
 Inputs `features` float32 [N, F] (card order, NaN = unknown) and `chips` float32 [N, C, S, S];
-output `risk` float32 [N]. The export fails unless onnxruntime reproduces the native
-predictions to PARITY_TOLERANCE.
+output `risk` float32 [N]. The prior's margin is computed inside the graph from the DHW
+column of `features` (NaN -> 0), exactly as `baselines.prior_margin`. The export fails
+unless onnxruntime reproduces the native predictions to PARITY_TOLERANCE.
 """
 
 import io
@@ -17,6 +19,7 @@ from onnx import TensorProto, helper
 from onnxmltools import convert_xgboost
 from onnxmltools.convert.common.data_types import FloatTensorType
 
+from reefguard_trainer.baselines import PhysicsPrior, prior_margin
 from reefguard_trainer.ensemble import EPSILON, Combiner, predict_ensemble
 from reefguard_trainer.vit import ChipVit, predict_vit_logit
 from reefguard_trainer.xgb import predict_xgb
@@ -66,10 +69,17 @@ def _constant(name: str, value: float | list[int]) -> onnx.TensorProto:
     return helper.make_tensor(name, TensorProto.FLOAT, [], [value])
 
 
-def combiner_nodes(combiner: Combiner, xgb_output: str) -> tuple[list, list]:
-    """risk = sigmoid(a * (w * logit(clip(p_xgb)) + v * vit_logit) + b)."""
+def combiner_nodes(
+    combiner: Combiner, prior: PhysicsPrior, dhw_column: int, xgb_output: str
+) -> tuple[list, list]:
+    """risk = sigmoid(a * (prior + w * logit(clip(p_xgb)) + v * vit_logit) + b), with
+    prior = intercept + slope * nan_to_0(features[:, dhw_column])."""
     c = [
         _constant("c_one_index", [1]),
+        _constant("c_dhw_index", [dhw_column]),
+        _constant("c_zero", 0.0),
+        _constant("c_prior_slope", prior.slope),
+        _constant("c_prior_intercept", prior.intercept),
         _constant("c_eps", EPSILON),
         _constant("c_one_minus_eps", 1 - EPSILON),
         _constant("c_one", 1.0),
@@ -80,8 +90,13 @@ def combiner_nodes(combiner: Combiner, xgb_output: str) -> tuple[list, list]:
     ]
     n = helper.make_node
     nodes = [
+        n("Gather", [FEATURES_INPUT, "c_dhw_index"], ["dhw_col"], axis=1),
+        n("Reshape", ["dhw_col", "c_shape_n"], ["dhw_raw"]),
+        n("IsNaN", ["dhw_raw"], ["dhw_missing"]),
+        n("Where", ["dhw_missing", "c_zero", "dhw_raw"], ["dhw_filled"]),
+        n("Mul", ["dhw_filled", "c_prior_slope"], ["prior_scaled"]),
+        n("Add", ["prior_scaled", "c_prior_intercept"], ["prior_margin"]),
         n("Gather", [xgb_output, "c_one_index"], ["p_col"], axis=1),
-        n("Flatten", ["p_col"], ["p_flat"], axis=0),
         n("Reshape", ["p_col", "c_shape_n"], ["p_xgb"]),
         n("Clip", ["p_xgb", "c_eps", "c_one_minus_eps"], ["p_clip"]),
         n("Sub", ["c_one", "p_clip"], ["q_clip"]),
@@ -89,7 +104,8 @@ def combiner_nodes(combiner: Combiner, xgb_output: str) -> tuple[list, list]:
         n("Log", ["odds"], ["xgb_logit"]),
         n("Mul", ["xgb_logit", "c_w"], ["xgb_term"]),
         n("Mul", ["vit_logit", "c_v"], ["vit_term"]),
-        n("Add", ["xgb_term", "vit_term"], ["z"]),
+        n("Add", ["xgb_term", "vit_term"], ["learned"]),
+        n("Add", ["prior_margin", "learned"], ["z"]),
         n("Mul", ["z", "c_a"], ["z_scaled"]),
         n("Add", ["z_scaled", "c_b"], ["z_calibrated"]),
         n("Sigmoid", ["z_calibrated"], [RISK_OUTPUT]),
@@ -102,6 +118,8 @@ def build_ensemble_graph(
     xgb_model: xgb.XGBClassifier,
     vit_model: ChipVit,
     combiner: Combiner,
+    prior: PhysicsPrior,
+    dhw_column: int,
     width: int,
     chip_shape: tuple[int, int, int],
 ) -> onnx.ModelProto:
@@ -109,8 +127,7 @@ def build_ensemble_graph(
     xgb_graph, xgb_opsets = xgb_onnx.graph, xgb_onnx.opset_import
     vit_graph = export_vit(vit_model, chip_shape).graph
     probabilities = xgb_graph.output[1].name
-    nodes, constants = combiner_nodes(combiner, probabilities)
-    nodes = [node for node in nodes if node.op_type != "Flatten"]
+    nodes, constants = combiner_nodes(combiner, prior, dhw_column, probabilities)
     graph = helper.make_graph(
         list(xgb_graph.node) + list(vit_graph.node) + nodes,
         "reefguard_bleaching_risk",
@@ -142,12 +159,17 @@ def predict_native(
     xgb_model: xgb.XGBClassifier,
     vit_model: ChipVit,
     combiner: Combiner,
+    prior: PhysicsPrior,
+    dhw_column: int,
     features: np.ndarray,
     chips: np.ndarray,
     threads: int = 2,
 ) -> np.ndarray:
     return predict_ensemble(
-        combiner, predict_xgb(xgb_model, features), predict_vit_logit(vit_model, chips, threads)
+        combiner,
+        prior_margin(prior, features[:, dhw_column]),
+        predict_xgb(xgb_model, features),
+        predict_vit_logit(vit_model, chips, threads),
     )
 
 

@@ -10,11 +10,28 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
+def reliability_table(risk: np.ndarray, labels: np.ndarray, bins: int = 10) -> list[dict]:
+    """Per predicted-risk decile bin (0-0.1, ...): rows, mean predicted, observed rate."""
+    which = np.clip((risk * bins).astype(np.int64), 0, bins - 1)
+    table = []
+    for b in range(bins):
+        i = which == b
+        if np.any(i):
+            table.append(
+                {
+                    "bin": [b / bins, (b + 1) / bins],
+                    "n": int(i.sum()),
+                    "predicted": float(risk[i].mean()),
+                    "observed": float(labels[i].mean()),
+                }
+            )
+    return table
+
+
 def plot_reliability(risk: np.ndarray, labels: np.ndarray, path: Path) -> Path:
-    edges = np.linspace(0, 1, 11)
-    which = np.clip(np.digitize(risk, edges) - 1, 0, 9)
-    predicted = [risk[which == b].mean() if np.any(which == b) else np.nan for b in range(10)]
-    observed = [labels[which == b].mean() if np.any(which == b) else np.nan for b in range(10)]
+    table = reliability_table(risk, labels)
+    predicted = [row["predicted"] for row in table]
+    observed = [row["observed"] for row in table]
     figure, axis = plt.subplots(figsize=(4, 4))
     axis.plot([0, 1], [0, 1], "k:", label="perfect")
     axis.plot(predicted, observed, "o-", label="out-of-fold")

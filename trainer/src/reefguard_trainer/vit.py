@@ -4,6 +4,10 @@ Patches of the chip (channels: DHW of the year, past DHW, SST range, K490, depth
 become tokens; a few attention layers pool them into one bleaching logit. The per-channel
 normalisation is a buffer of the module, so the ONNX graph takes raw chips. Small enough to
 train on 2 CPU cores in seconds; seeded and deterministic.
+
+Given `offset` (the physics prior's margin per row), the ViT learns a residual logit:
+the loss is on offset + vit_logit, unweighted, so the sum stays a calibrated probability and
+a ViT that finds nothing in the chips learns to say ~0.
 """
 
 from dataclasses import dataclass
@@ -61,7 +65,12 @@ def channel_stats(chips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_vit(
-    chips: np.ndarray, y: np.ndarray, params: VitParams, seed: int, threads: int
+    chips: np.ndarray,
+    y: np.ndarray,
+    params: VitParams,
+    seed: int,
+    threads: int,
+    offset: np.ndarray | None = None,
 ) -> ChipVit:
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
@@ -74,9 +83,14 @@ def fit_vit(
     model = ChipVit(chips.shape[1], chips.shape[2], params, mean, std)
     x = torch.from_numpy(np.ascontiguousarray(chips[index]))
     t = torch.from_numpy(y[index].astype(np.float32))
-    positives = float(t.sum())
-    weight = torch.tensor((len(t) - positives) / max(positives, 1.0))
-    loss_fn = nn.BCEWithLogitsLoss(pos_weight=weight)
+    if offset is None:
+        positives = float(t.sum())
+        weight = torch.tensor((len(t) - positives) / max(positives, 1.0))
+        loss_fn = nn.BCEWithLogitsLoss(pos_weight=weight)
+        base = torch.zeros(len(t))
+    else:
+        loss_fn = nn.BCEWithLogitsLoss()
+        base = torch.from_numpy(offset[index].astype(np.float32))
     optimiser = torch.optim.AdamW(model.parameters(), lr=params.learning_rate)
     generator = torch.Generator().manual_seed(seed)
     model.train()
@@ -85,7 +99,7 @@ def fit_vit(
         for start in range(0, len(t), params.batch_size):
             batch = order[start : start + params.batch_size]
             optimiser.zero_grad()
-            loss = loss_fn(model(x[batch]), t[batch])
+            loss = loss_fn(model(x[batch]) + base[batch], t[batch])
             loss.backward()
             optimiser.step()
     model.eval()

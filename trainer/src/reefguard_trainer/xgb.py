@@ -1,8 +1,14 @@
-"""XGBoost member: gradient-boosted trees, monotone increasing in heat-stress features.
+"""XGBoost member: gradient-boosted trees, monotone increasing in heat-stress features,
+learning a residual on top of the physics prior.
 
 The catalogue's `monotone: 1` features (DHW, HotSpot, alert level) get XGBoost's monotone
 constraint, so more heat never lowers the predicted risk, on any year, however the trees split.
 Missing values (NaN) take each split's learned default branch, as in the ONNX export.
+
+The trees start from the physics prior's margin (`base_margin`), not from a constant: they
+only learn what the prior gets wrong, and they are shrunk (few shallow trees, tuned on
+held-out events). `base_score` is 0.5 (logit 0), so the trees alone predict
+sigmoid(residual) and the ensemble adds the prior's margin back (ONNX does the same).
 """
 
 from dataclasses import dataclass, field
@@ -18,8 +24,8 @@ from reefguard_trainer.catalog import monotone_constraints
 class XgbParams:
     n_estimators: int = 150
     max_depth: int = 3
-    learning_rate: float = 0.08
-    min_child_weight: float = 5.0
+    learning_rate: float = 0.05
+    min_child_weight: float = 20.0
     subsample: float = 0.8
     colsample_bytree: float = 0.8
     reg_lambda: float = 1.0
@@ -27,8 +33,15 @@ class XgbParams:
 
 
 def fit_xgb(
-    x: np.ndarray, y: np.ndarray, features: list[str], params: XgbParams, seed: int, threads: int
+    x: np.ndarray,
+    y: np.ndarray,
+    features: list[str],
+    params: XgbParams,
+    seed: int,
+    threads: int,
+    base_margin: np.ndarray | None = None,
 ) -> xgb.XGBClassifier:
+    """`base_margin`: the physics prior's margin per row (None: the trees stand alone)."""
     model = xgb.XGBClassifier(
         n_estimators=params.n_estimators,
         max_depth=params.max_depth,
@@ -43,11 +56,13 @@ def fit_xgb(
         # against torch's pool on a shared 2-core machine) than it saves.
         n_jobs=min(threads, 1),
         random_state=seed,
+        base_score=0.5,
         **params.extra,
     )
-    model.fit(x, y)
+    model.fit(x, y, base_margin=base_margin)
     return model
 
 
 def predict_xgb(model: xgb.XGBClassifier, x: np.ndarray) -> np.ndarray:
+    """sigmoid(residual margin) of the trees alone, float32 as the ONNX TreeEnsemble."""
     return np.asarray(model.predict_proba(x)[:, 1], dtype=np.float32)

@@ -1,0 +1,85 @@
+"""The physics prior and the combiner's right to say "physics only"."""
+
+import numpy as np
+import pytest
+
+from reefguard_trainer import baselines
+from reefguard_trainer.ensemble import fit_combiner, mean_event_auroc, predict_ensemble
+
+
+def logistic_rows(seed: int, slope: float, n: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    dhw = rng.gamma(2.0, 2.0, n)
+    p = 1 / (1 + np.exp(-(-2.0 + slope * dhw)))
+    return dhw, (rng.uniform(size=n) < p).astype(np.int64)
+
+
+def test_prior_is_the_maximum_likelihood_dhw_logistic_when_heat_raises_risk() -> None:
+    dhw, y = logistic_rows(1, 0.6)
+    prior = baselines.fit_physics_prior(dhw, y)
+    assert not prior.slope_floored
+    assert prior.slope == pytest.approx(0.6, abs=0.08)
+    assert prior.intercept == pytest.approx(-2.0, abs=0.2)
+
+
+def test_prior_slope_is_floored_when_training_years_say_heat_lowers_risk() -> None:
+    dhw, y = logistic_rows(2, -0.4)
+    prior = baselines.fit_physics_prior(dhw, y)
+    assert prior.slope_floored and prior.slope == baselines.MIN_PRIOR_SLOPE
+    # the intercept is re-fitted for the fixed slope: mean predicted rate = observed rate
+    p = 1 / (1 + np.exp(-baselines.prior_margin(prior, dhw).astype(np.float64)))
+    assert p.mean() == pytest.approx(y.mean(), abs=1e-4)
+
+
+def test_prior_counts_unknown_dhw_as_no_stress_and_rejects_one_class_rows() -> None:
+    prior = baselines.PhysicsPrior(-1.0, 0.5)
+    margin = baselines.prior_margin(prior, np.array([np.nan, 0.0, 2.0]))
+    np.testing.assert_allclose(margin, [-1.0, -1.0, 0.0])
+    with pytest.raises(ValueError, match="both classes"):
+        baselines.fit_physics_prior(np.array([1.0, 2.0]), np.array([0, 0]))
+
+
+def two_events(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Two events; risk = DHW + a site factor the physics does not see."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    dhw = rng.gamma(2.0, 2.0, n)
+    site = rng.normal(0, 1, n)
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-(-3 + 0.4 * dhw + 1.5 * site)))).astype(int)
+    groups = np.where(np.arange(n) < n // 2, "a", "b")
+    return dhw, site, y, groups
+
+
+def test_combiner_says_physics_only_when_the_learned_members_are_noise() -> None:
+    dhw, _, y, groups = two_events(3)
+    prior = -3 + 0.4 * dhw
+    rng = np.random.default_rng(4)
+    noise_tree = 1 / (1 + np.exp(-rng.normal(0, 2, len(y))))
+    noise_vit = rng.normal(0, 2, len(y)).astype(np.float32)
+    combiner = fit_combiner(prior, noise_tree, noise_vit, y, groups)
+    assert combiner.physics_only
+    assert (combiner.xgb_weight, combiner.vit_weight) == (0.0, 0.0)
+    # physics only, calibrated: the prior's ranking, not a flat base rate
+    risk = predict_ensemble(combiner, prior, noise_tree, noise_vit)
+    assert mean_event_auroc(risk, y, groups) == pytest.approx(
+        mean_event_auroc(prior, y, groups), abs=1e-6
+    )
+    assert combiner.slope > 0.5
+    assert risk.std() > 0.05
+
+
+def test_combiner_takes_a_member_that_adds_skill_and_stays_calibrated() -> None:
+    dhw, site, y, groups = two_events(5)
+    prior = -3 + 0.4 * dhw
+    tree = 1 / (1 + np.exp(-1.5 * site))  # the residual the physics misses
+    vit = np.zeros(len(y), np.float32)
+    combiner = fit_combiner(prior, tree, vit, y, groups)
+    assert not combiner.physics_only
+    assert combiner.xgb_weight >= 0.5 and combiner.vit_weight == 0.0
+    risk = predict_ensemble(combiner, prior, tree, vit)
+    assert mean_event_auroc(risk, y, groups) > mean_event_auroc(prior, y, groups) + 0.05
+    # reliability: in each predicted-risk quintile the observed rate is close to the mean risk
+    edges = np.quantile(risk, np.linspace(0, 1, 6))
+    which = np.clip(np.searchsorted(edges, risk, side="right") - 1, 0, 4)
+    for q in range(5):
+        assert abs(risk[which == q].mean() - y[which == q].mean()) < 0.06
