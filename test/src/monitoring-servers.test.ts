@@ -8,6 +8,7 @@ import {
   type SlackReceiver,
   slackMessageText,
   startAlertmanager,
+  startMonitoringStack,
   startPrometheus,
   startSlackReceiver,
   writeScrapeTargets,
@@ -261,4 +262,66 @@ describe('monitoring servers - Prometheus scrapes edge agents listed by file_sd'
       /scrape target name/,
     );
   });
+});
+
+describe('monitoring servers - the detached monitoring stack of `services start`', () => {
+  it('starts Prometheus with the shipped rules, Alertmanager and a Slack receiver that outlive their starter', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'monstack-'));
+    let pids: number[] = [];
+    try {
+      const state = await startMonitoringStack(dir, {
+        scrapeIntervalS: 1,
+        alertTimers: { groupWait: '1s' },
+      });
+      pids = Object.values(state.pids);
+      expect(Object.keys(state.pids).sort()).toEqual([
+        'alertmanager',
+        'prometheus',
+        'slack-receiver',
+      ]);
+      const rules = (await (await fetch(`${state.prometheusUrl}/api/v1/rules`)).json()) as {
+        data: { groups: Array<{ name: string; rules: Array<{ name: string }> }> };
+      };
+      const names = rules.data.groups.flatMap((g) => g.rules.map((r) => r.name));
+      expect(names).toContain('FeatureDriftHigh');
+      expect(names).toContain('EdgeAgentOffline');
+      const alertmanagers = await until('Prometheus knows its Alertmanager', async () => {
+        const body = (await (
+          await fetch(`${state.prometheusUrl}/api/v1/alertmanagers`)
+        ).json()) as {
+          data: { activeAlertmanagers: Array<{ url: string }> };
+        };
+        return body.data.activeAlertmanagers.length ? body.data.activeAlertmanagers : undefined;
+      });
+      expect(alertmanagers[0]?.url).toBe(`${state.alertmanagerUrl}/api/v2/alerts`);
+      // Alertmanager reaches the detached receiver, which records to its file.
+      await postAlerts(state.alertmanagerUrl, [
+        {
+          alertname: 'CrwAlertLevel2',
+          severity: 'critical',
+          component: 'reef',
+          site_id: 'stack-1',
+          summary: 'stack check',
+        },
+      ]);
+      const record = state.slackRecordFile as string;
+      await until(
+        'the message recorded',
+        async () => {
+          const text = await readFile(record, 'utf8').catch(() => '');
+          return text.includes('CrwAlertLevel2 site stack-1') ? text : undefined;
+        },
+        30_000,
+      );
+      expect(state.slackReceiverUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/services\//);
+    } finally {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {}
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -3,6 +3,12 @@ export {
   localAlertmanagerConfig,
   startAlertmanager,
 } from './alertmanager.js';
+export {
+  type MonitoringStackOptions,
+  type MonitoringState,
+  monitoringUnavailable,
+  startMonitoringStack,
+} from './monitoring-stack.js';
 export { freePort, type LocalServer, waitForPort } from './process.js';
 export {
   listScrapeTargets,
