@@ -1,63 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort, type ModelCard } from '@reefguard/core';
+import { type LocalServer, type ModelCard, startMlflow as startLocalMlflow } from '@reefguard/core';
 import { FIXTURE_MODELS, MODEL_NAME } from './helpers.js';
 
-const MLFLOW = fileURLToPath(new URL('../../trainer/.venv/bin/mlflow', import.meta.url));
+export type MlflowServer = LocalServer;
 
-export interface MlflowServer {
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** A real `mlflow server` (sqlite backend, proxied artifacts) on a free loopback port. */
+/** A real `mlflow server` (sqlite backend, proxied artifacts): core's local-stack one. */
 export async function startMlflow(dir: string): Promise<MlflowServer> {
-  const port = await freePort();
-  await mkdir(dir, { recursive: true });
-  const logPath = join(dir, 'mlflow.log');
-  const log = await open(logPath, 'w');
-  const child: ChildProcess = spawn(
-    MLFLOW,
-    [
-      'server',
-      '--backend-store-uri',
-      `sqlite:///${join(dir, 'mlflow.db')}`,
-      '--artifacts-destination',
-      join(dir, 'artifacts'),
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--workers',
-      '1',
-    ],
-    { stdio: ['ignore', log.fd, log.fd], detached: true },
-  );
-  await log.close();
-  const url = `http://127.0.0.1:${port}`;
-  // It starts in ~10 s on an idle 2-core machine, far slower when the machine is shared.
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {}
-    if (Date.now() > deadline || child.exitCode !== null) {
-      const tail = (await readFile(logPath, 'utf8')).slice(-2000);
-      const why = child.exitCode === null ? 'not up after 90 s' : `exited with ${child.exitCode}`;
-      throw new Error(`mlflow server ${why}:\n${tail}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return {
-    url,
-    async stop() {
-      // The server runs uvicorn workers in its process group: stop them all.
-      if (child.pid) process.kill(-child.pid, 'SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    },
-  };
+  return startLocalMlflow({ dataDir: dir });
 }
 
 async function rest<T>(url: string, method: string, path: string, body?: unknown): Promise<T> {

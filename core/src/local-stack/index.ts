@@ -4,6 +4,12 @@ export {
   startAlertmanager,
 } from './alertmanager.js';
 export {
+  DEFAULT_MLFLOW_READY_TIMEOUT_MS,
+  defaultMlflowExecutable,
+  type MlflowOptions,
+  startMlflow,
+} from './mlflow.js';
+export {
   type MonitoringStackOptions,
   type MonitoringState,
   monitoringUnavailable,
@@ -31,4 +37,11 @@ export {
   slackMessageText,
   startSlackReceiver,
 } from './slack-receiver.js';
-export { ensureStack, readStack, type StackState, stackEnv, stopStack } from './stack.js';
+export {
+  ensureStack,
+  readStack,
+  type StackOptions,
+  type StackState,
+  stackEnv,
+  stopStack,
+} from './stack.js';

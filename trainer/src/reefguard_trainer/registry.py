@@ -65,11 +65,17 @@ def log_to_mlflow(
     (state_dir / "mlflow").mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(tracking_uri)
     experiment = mlflow.get_experiment_by_name(name)
+    # A tracking server keeps the artifacts itself (proxied `mlflow-artifacts:/` URIs that
+    # serving downloads through it); only a local SQLite store needs a local folder.
+    remote = tracking_uri.startswith(("http://", "https://"))
     experiment_id = (
         experiment.experiment_id
         if experiment
         else mlflow.create_experiment(
-            name, artifact_location=(state_dir / "mlflow" / "artifacts").resolve().as_uri()
+            name,
+            artifact_location=None
+            if remote
+            else (state_dir / "mlflow" / "artifacts").resolve().as_uri(),
         )
     )
     with mlflow.start_run(experiment_id=experiment_id) as run:
