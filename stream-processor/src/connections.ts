@@ -2,6 +2,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { type Secret, TransportError } from '@reefguard/core';
 import { Redis } from 'ioredis';
+import mqtt from 'mqtt';
 
 /** Connects to NATS; the error says which server could not be reached. */
 export async function connectNats(url: string, token?: Secret): Promise<NatsConnection> {
@@ -41,5 +42,23 @@ export function createSubjectPublisher(nc: NatsConnection): SubjectPublisher {
     },
     publishFast: (subject, payload) => nc.publish(subject, payload),
     flush: () => nc.flush(),
+  };
+}
+
+/** A QoS 1 MQTT publisher (replays, benchmarks): resolves each publish on its PUBACK. */
+export interface MqttPublisher {
+  publish(topic: string, payload: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function connectMqttPublisher(url: string, clientId: string): Promise<MqttPublisher> {
+  const client = await mqtt.connectAsync(url, { clientId }).catch((cause: unknown) => {
+    throw new TransportError(`cannot connect to MQTT at ${url}; is the broker up?`, { cause });
+  });
+  return {
+    async publish(topic, payload) {
+      await client.publishAsync(topic, payload, { qos: 1 });
+    },
+    close: () => client.endAsync(),
   };
 }

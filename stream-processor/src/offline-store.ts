@@ -91,6 +91,14 @@ export interface OfflineStore {
     repeated?: readonly StoredReading[],
   ): Promise<number>;
   appendLate(rows: readonly LateReading[]): Promise<void>;
+  /** A processor batch's readings, quarantine, late readings and features in one commit. */
+  appendBatch(batch: {
+    fresh: readonly StoredReading[];
+    repeated: readonly StoredReading[];
+    quarantined: readonly QuarantinedItem[];
+    late: readonly LateReading[];
+    features: readonly FeatureRow[];
+  }): Promise<void>;
   appendQuarantine(rows: readonly QuarantinedItem[]): Promise<void>;
   appendFeatures(rows: readonly FeatureRow[]): Promise<void>;
   /** Satellite values sampled at sites; a repeated id (re-ingested file) is ignored. */
@@ -183,7 +191,23 @@ export async function openOfflineStore(path: string): Promise<OfflineStore> {
     return next;
   };
 
-  return {
+  const store: OfflineStore = {
+    appendBatch: async (batch) => {
+      // One transaction, so one WAL sync per batch instead of one per table.
+      await serial(() => conn.run('BEGIN TRANSACTION'));
+      try {
+        await Promise.all([
+          store.appendReadings(batch.fresh, batch.repeated),
+          store.appendQuarantine(batch.quarantined),
+          store.appendLate(batch.late),
+          store.appendFeatures(batch.features),
+        ]);
+        await serial(() => conn.run('COMMIT'));
+      } catch (e) {
+        await serial(() => conn.run('ROLLBACK')).catch(() => undefined);
+        throw e;
+      }
+    },
     appendReadings: (fresh, repeated = []) =>
       serial(async () => {
         let added = 0;
@@ -405,6 +429,7 @@ export async function openOfflineStore(path: string): Promise<OfflineStore> {
         instance.closeSync();
       }),
   };
+  return store;
 }
 
 function appendReading(appender: DuckDBAppender, row: StoredReading, timestamps: boolean) {

@@ -221,10 +221,13 @@ export async function commitBatch(
   applied: AppliedBatch,
 ): Promise<BatchOutcome> {
   const { outcome, metrics } = { outcome: applied.outcome, metrics: options.metrics };
-  await options.offline.appendReadings(applied.fresh, applied.repeated);
-  await options.offline.appendQuarantine(outcome.quarantined);
-  await options.offline.appendLate(outcome.late);
-  await options.offline.appendFeatures(applied.featureRows);
+  await options.offline.appendBatch({
+    fresh: applied.fresh,
+    repeated: applied.repeated,
+    quarantined: outcome.quarantined,
+    late: outcome.late,
+    features: applied.featureRows,
+  });
   await options.online.writeMany(applied.online);
   const doneMs = (options.now ?? Date.now)();
   for (const d of outcome.deliveries) metrics.latency.observe((doneMs - d.receivedAtMs) / 1000);
