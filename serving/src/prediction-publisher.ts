@@ -42,6 +42,8 @@ export interface PredictionPublisherOptions {
 export const DEFAULT_MAX_BUFFERED = 10_000;
 export const DEFAULT_FLUSH_INTERVAL_MS = 20;
 export const DEFAULT_PREDICTIONS_STREAM = 'REEFGUARD_PREDICTIONS';
+const RECONNECT_WAIT_MS = 500;
+const CONNECT_TIMEOUT_MS = 5_000;
 /** Predictions are kept a week in the stream: long enough for the report and audits. */
 export const PREDICTIONS_MAX_AGE_MS = 7 * 24 * 3_600_000;
 
@@ -61,27 +63,43 @@ export function createPredictionPublisher(
   let closed = false;
   let timer: NodeJS.Timeout | null = null;
 
-  // Connects in the background, retrying until the server answers; the buffer waits meanwhile.
-  const connecting = connectNats({
-    servers: options.natsUrl,
-    token: options.natsToken?.reveal(),
-    name: 'reefguard-serving-predictions',
-    waitOnFirstConnect: true,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
-  })
-    .then(async (connection) => {
-      if (stream) await ensureStream(connection, stream).catch(options.onError);
-      if (closed) {
-        await connection.close();
+  // Connects in the background, retrying until the server answers or the publisher closes;
+  // the buffer waits meanwhile. (nats.js' own waitOnFirstConnect cannot be cancelled.)
+  let retry: NodeJS.Timeout | null = null;
+  let wake: (() => void) | null = null;
+  const connecting = (async () => {
+    let reported = false;
+    while (!closed) {
+      try {
+        const connection = await connectNats({
+          servers: options.natsUrl,
+          token: options.natsToken?.reveal(),
+          name: 'reefguard-serving-predictions',
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: RECONNECT_WAIT_MS,
+          timeout: CONNECT_TIMEOUT_MS,
+        });
+        if (stream) await ensureStream(connection, stream).catch(options.onError);
+        if (closed) {
+          await connection.close();
+          return;
+        }
+        nc = connection;
+        online = true;
+        void watch(connection);
+        schedule();
         return;
+      } catch (error) {
+        // Reported once; the dropped counter shows how long it lasts.
+        if (!reported) options.onError?.(error);
+        reported = true;
+        await new Promise<void>((done) => {
+          wake = done;
+          retry = setTimeout(done, RECONNECT_WAIT_MS);
+        });
       }
-      nc = connection;
-      online = true;
-      void watch(connection);
-      schedule();
-    })
-    .catch((error: unknown) => options.onError?.(error));
+    }
+  })();
 
   async function watch(connection: NatsConnection) {
     for await (const status of connection.status()) {
@@ -141,6 +159,8 @@ export function createPredictionPublisher(
       timer = null;
       send();
       closed = true;
+      if (retry) clearTimeout(retry);
+      (wake as (() => void) | null)?.();
       const connection = nc;
       if (!connection || !online) {
         stats.droppedFull += buffer.length;

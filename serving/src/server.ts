@@ -109,7 +109,11 @@ export async function startServer(
     predictions,
     logger: { level: config.LOG_LEVEL },
   });
-  logNatsError = (error) => app.log.warn({ err: error }, 'predictions topic: NATS setup failed');
+  logNatsError = (error) =>
+    app.log.warn(
+      { err: error },
+      'predictions topic: NATS not reachable (or its stream not created); retrying, predictions wait in the buffer',
+    );
   for (const error of early) logNatsError(error);
   // Canary decisions report the window's per-variant numbers.
   promotion.canaryStats = () => app.models.canary.stats();

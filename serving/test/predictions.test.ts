@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -126,6 +127,25 @@ describe('predictions topic - real NATS JetStream', () => {
 });
 
 describe('predictions topic - NATS away: answers never wait, the buffer is bounded', () => {
+  it('close() with NATS never reached stops retrying (a server shuts down instead of hanging)', async () => {
+    const port = await freePort();
+    const publisher = createPredictionPublisher({ natsUrl: `nats://127.0.0.1:${port}` });
+    await new Promise((r) => setTimeout(r, 700));
+    const started = Date.now();
+    await publisher.close();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // Anything still retrying would connect here within its 500 ms retry wait.
+    let attempts = 0;
+    const listener = createServer((socket) => {
+      attempts += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((r) => listener.listen(port, '127.0.0.1', () => r()));
+    await new Promise((r) => setTimeout(r, 1_500));
+    await new Promise((r) => listener.close(r));
+    expect(attempts).toBe(0);
+  });
+
   it('predictions wait in a bounded buffer while NATS is down, the rest are dropped and counted, and the buffer drains when NATS comes back', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'reefguard-predictions-down-'));
     const sites = testSites(`pred-down-${process.pid}`, 5);
