@@ -53,9 +53,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'ingest',
     summary:
-      'fetch satellite products (MODIS-Aqua L3m SST, Sentinel-2 L2A turbidity) and sample them at every site',
+      'fetch satellite products (MODIS L3m SST, NOAA CRW 5 km / virtual stations, Sentinel-2 L2A turbidity) and sample them at every site',
     usage:
-      'ingest modis|sentinel2 --start YYYY-MM-DD --end YYYY-MM-DD [--base-url URL] [--publish]',
+      'ingest modis|crw|crw-vs|sentinel2 --start YYYY-MM-DD --end YYYY-MM-DD [--base-url URL] [--publish]',
     module: '@reefguard/stream-processor/cli/ingest',
   },
   {
