@@ -1,7 +1,7 @@
 import { InputFormatError } from '../errors.js';
 import { DHW_WINDOW_DAYS } from './alert-level.js';
 import { type CrwState, type CrwStateData, createCrwState, crwStateData } from './crw-state.js';
-import { MISSING_SLOT, ONE_DAY } from './crw-step.js';
+import { MISSING_SLOT, SLOT_TO_WINDOW } from './crw-step.js';
 
 const MAGIC = 0x53575243; // "CRWS" little-endian
 const VERSION = 3;
@@ -9,12 +9,15 @@ const VERSION = 3;
 const VERSION_ALL_PIXELS = 2;
 const HEADER_BYTES = 24;
 const RUN_BYTES = 6;
+/** Version 2 marked a missing day 0xffff and stored contributions as they are. */
+const VERSION_2_MISSING = 0xffff;
 
 /**
  * Persists a CRW state (for restarts of the edge agent / stream processor). Layout, little
  * endian: "CRWS", version 3, grid pixels, run count (u32 each), last day (f64), MMM (f64 per
  * grid pixel, NaN = no state), the 4-bit 7-day alert-level history (u32 per pixel with an MMM),
- * then the 84 ring slots of those pixels, slot after slot, run-length encoded as
+ * then the 84 ring slots of those pixels (0 = missing day, else hundredths of degC + 1), slot
+ * after slot, run-length encoded as
  * (u32 length, u16 value): calm sea forms long runs, so a global grid stays small.
  */
 export function serializeCrwState(state: CrwState): Uint8Array {
@@ -102,7 +105,8 @@ export function restoreCrwState(bytes: Uint8Array): CrwState {
       if (q < 0) continue;
       s.levels[q] = levels[p]!;
       for (let slot = 0; slot < DHW_WINDOW_DAYS; slot++) {
-        s.ring[slot * s.statePixels + q] = ring[slot * n + p]!;
+        const value = ring[slot * n + p]!;
+        s.ring[slot * s.statePixels + q] = value === VERSION_2_MISSING ? MISSING_SLOT : value + 1;
       }
     }
   } else {
@@ -114,7 +118,7 @@ export function restoreCrwState(bytes: Uint8Array): CrwState {
     const base = slot * s.statePixels;
     for (let q = 0; q < s.statePixels; q++) {
       const value = s.ring[base + q]!;
-      if (value !== MISSING_SLOT) window[q] = window[q]! + value + ONE_DAY;
+      if (value !== MISSING_SLOT) window[q] = window[q]! + value + SLOT_TO_WINDOW;
     }
   }
   return s;

@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.js';
 import { DHW_WINDOW_DAYS } from './alert-level.js';
-import { type CrwDayOutput, type CrwStateArrays, MISSING_SLOT, stepCrwRange } from './crw-step.js';
+import { type CrwDayOutput, type CrwStateArrays, stepCrwRange } from './crw-step.js';
 import {
   KELVIN_DETECT_THRESHOLD,
   KELVIN_OFFSET,
@@ -93,7 +93,8 @@ export function createCrwState(mmmC: Float32Array | Float64Array): CrwState {
     day: Number.NaN,
     runs,
     mmmC: mmm,
-    ring: sharedArray(Uint16Array, DHW_WINDOW_DAYS * statePixels).fill(MISSING_SLOT),
+    // Zeroed memory is MISSING_SLOT everywhere: pages are touched only when a day is written.
+    ring: sharedArray(Uint16Array, DHW_WINDOW_DAYS * statePixels),
     window: sharedArray(Int32Array, statePixels),
     levels: sharedArray(Uint32Array, statePixels),
   };

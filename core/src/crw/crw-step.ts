@@ -42,8 +42,9 @@ export interface CrwStateArrays {
   readonly mmmC: Float64Array;
   /**
    * Slot-major ring: slot `day % 84` (statePixels values from `slot * statePixels`) holds each
-   * pixel's DHW contribution of that day in hundredths of degC (0 below 1 degC, MISSING_SLOT
-   * when missing), so a step reads and writes one contiguous plane; the 84-day sums stay exact.
+   * pixel's DHW contribution of that day in hundredths of degC plus one (1 below 1 degC,
+   * MISSING_SLOT = 0 when missing, so fresh zeroed memory is an empty window), so a step reads
+   * and writes one contiguous plane; the 84-day sums stay exact.
    */
   readonly ring: Uint16Array;
   /**
@@ -55,15 +56,18 @@ export interface CrwStateArrays {
   readonly levels: Uint32Array;
 }
 
-/** A ring slot that holds no data (the day was missing). Valid slots hold hundredths of degC. */
-export const MISSING_SLOT = 0xffff;
+/** A ring slot that holds no data (the day was missing). Others hold hundredths of degC + 1. */
+export const MISSING_SLOT = 0;
+/** The largest contribution a slot holds (655 degC: only fill values come near). */
 const MAX_HUNDREDTHS = 0xfffe;
 const DHW_MIN_HUNDREDTHS = HOTSPOT_DHW_MIN_C * 100;
 /** 7 days x 4 bits of alert-level history. */
 const SEVEN_DAYS_MASK = 0x0fffffff;
 /** The window word: sum of hundredths in the low 24 bits, days with data from bit 24. */
-export const ONE_DAY = 1 << 24;
+const ONE_DAY = 1 << 24;
 const SUM_MASK = ONE_DAY - 1;
+/** What a present slot (contribution + 1) adds to the window word: the contribution and a day. */
+export const SLOT_TO_WINDOW = ONE_DAY - 1;
 /** DHW hundredths = round(sum / 7) = floor((2 sum + 7) / 14): 2 sum + 7 is odd, never a tie. */
 const ONE_FOURTEENTH = 1 / 14;
 /** Alert levels 2..7 by DHW hundredths / 400 (thresholds 4, 8, 12, 16, 20 degC-weeks). */
@@ -87,8 +91,10 @@ export function stepCrwRange(
   from: number,
   to: number,
 ): void {
-  const gap = Number.isNaN(previousDay) ? Number.POSITIVE_INFINITY : day - previousDay;
-  const skipped = Math.min(gap - 1, DHW_WINDOW_DAYS);
+  const fresh = Number.isNaN(previousDay);
+  const gap = fresh ? Number.POSITIVE_INFINITY : day - previousDay;
+  // A state never stepped holds no day: nothing to clear (84 planes would be a full pass).
+  const skipped = fresh ? 0 : Math.min(gap - 1, DHW_WINDOW_DAYS);
   const keep = gap < ALERT_LEVEL_COMPOSITE_DAYS;
   const runs = s.runs;
   // First run that ends after `from` (runs are sorted and disjoint).
@@ -138,7 +144,7 @@ function clearSlot(s: CrwStateArrays, slot: number, from: number, to: number): v
   for (let q = from; q < to; q++) {
     const old = ring[base + q]!;
     if (old !== MISSING_SLOT) {
-      window[q] = window[q]! - old - ONE_DAY;
+      window[q] = window[q]! - old - SLOT_TO_WINDOW;
       ring[base + q] = MISSING_SLOT;
     }
   }
@@ -172,14 +178,14 @@ function stepRun(
     let w = window[q]!;
     // Today's slot still holds the day 84 days ago: it leaves the window now.
     const old = ring[base + p]!;
-    if (old !== MISSING_SLOT) w -= old + ONE_DAY;
+    if (old !== MISSING_SLOT) w -= old + SLOT_TO_WINDOW;
     const anomaly = (sst - mmm[q]!) * 100;
     let code = 0; // alert level + 1 of today, 0 when missing
     // NaN fails every comparison: missing SST and fill values take the `else`.
     if (sst >= SST_VALID_MIN_C && sst <= SST_VALID_MAX_C) {
       const hs = Math.round(anomaly) | 0;
       const contribution = hs < DHW_MIN_HUNDREDTHS ? 0 : Math.min(hs, MAX_HUNDREDTHS);
-      ring[base + p] = contribution;
+      ring[base + p] = contribution + 1;
       w += contribution + ONE_DAY;
       hotspot[p] = hs > 0 ? hs * 0.01 : 0;
       const dhwHundredths = ((2 * (w & SUM_MASK) + 7) * ONE_FOURTEENTH) | 0;
