@@ -16,8 +16,9 @@ export interface CommandSpec {
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'services',
-    summary: 'start, stop or show the private Mosquitto, NATS JetStream and Redis on loopback',
-    usage: 'services start|stop|status|env',
+    summary:
+      'start, stop or show the private Mosquitto, NATS JetStream, Redis, Prometheus and Alertmanager on loopback',
+    usage: 'services start [--with mlflow] [--without monitoring]|stop|status|env',
     module: '@reefguard/core/cli/services',
   },
   {
