@@ -5,7 +5,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 export REEFGUARD_STATE_DIR="$ROOT/.reefguard/test"
-./reefguard services start
+# Tests that need Prometheus and Alertmanager start their own (test/src/monitoring*.test.ts).
+./reefguard services start --without monitoring
 trap './reefguard services stop >/dev/null' EXIT
 # shellcheck disable=SC1091
 source "$REEFGUARD_STATE_DIR/services/services.env"
