@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ValidationError } from '../errors.js';
+import { ConfigError, ValidationError } from '../errors.js';
 import { type CrwState, type CrwStateData, checkCrwStep, crwStateData } from './crw-state.js';
 import { type CrwDayOutput, type CrwStateArrays, stepCrwRows } from './crw-step.js';
 import type { CrwWorkerReply, CrwWorkerTask } from './crw-worker.js';
@@ -70,10 +70,18 @@ function startWorker(state: CrwStateArrays): Worker {
   const here = import.meta.url;
   if (here.endsWith('.js'))
     return new Worker(new URL('./crw-worker.js', here), { workerData: state });
-  const require = createRequire(here);
-  const tsxPackage = require.resolve('tsx/package.json');
+  let tsxPackage: string;
+  try {
+    tsxPackage = createRequire(here).resolve('tsx/package.json');
+  } catch (cause) {
+    throw new ConfigError(
+      'CRW threads from TypeScript sources need tsx (a dev dependency); build with tsc -b or install it',
+      { cause },
+    );
+  }
   const exportsMap = JSON.parse(readFileSync(tsxPackage, 'utf8')).exports['./esm/api'];
   const api = pathToFileURL(join(dirname(tsxPackage), exportsMap.import.default)).href;
+  // Without any query string a test runner may have added to this module's URL.
   const worker = new URL('./crw-worker.ts', pathToFileURL(fileURLToPath(here))).href;
   return new Worker(
     `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`,
