@@ -1,4 +1,3 @@
-import { NotFoundError } from '@reefguard/core';
 import type { FastifyInstance } from 'fastify';
 import type { ChipLayers } from './chip-layers.js';
 import type { OnlineFeatures } from './feature-store.js';
@@ -6,8 +5,8 @@ import type { Lease } from './model-hub.js';
 import type { OfflineFeatureReader } from './offline-features.js';
 import type { InferenceStatus } from './plugins/metrics.js';
 import {
-  checkFreshness,
   FeaturesUnavailableError,
+  freshnessProblem,
   type PredictOptions,
   predictSites,
   type ServedPrediction,
@@ -87,17 +86,22 @@ export async function answerSites(
           site_id: siteId,
           status: 404,
           error: 'NotFoundError',
-          message: new NotFoundError(`unknown site "${siteId}": not in the site catalogue`).message,
+          message: `unknown site "${siteId}": not in the site catalogue`,
         });
         continue;
       }
       const siteFeatures = bySite.get(siteId) ?? null;
-      try {
-        checkFreshness(siteId, siteFeatures, options);
-      } catch (error) {
-        if (!(error instanceof FeaturesUnavailableError)) throw error;
+      const problem = freshnessProblem(siteId, siteFeatures, options);
+      if (problem || !siteFeatures) {
         app.metrics.recordInference('none', 'none', 'unavailable', null);
-        answers.set(siteId, unavailable(siteId, error));
+        answers.set(siteId, {
+          ok: false,
+          site_id: siteId,
+          status: 503,
+          error: 'FeaturesUnavailableError',
+          reason: problem?.reason,
+          message: problem?.message ?? `no features for site ${siteId}`,
+        });
         continue;
       }
       const lease = app.models.hub.lease(siteId);

@@ -37,32 +37,53 @@ export interface Routed {
   variant: 'champion' | 'challenger';
 }
 
+/** Why a site's features cannot answer for the requested time. */
+export interface FreshnessProblem {
+  reason: 'missing' | 'stale';
+  message: string;
+}
+
+/**
+ * The problem with a site's features for the requested time, or null when they can answer.
+ * Returned, not thrown: the risk map meets thousands of sites without features, and an Error
+ * per site (its stack trace) was most of the map's CPU.
+ */
+export function freshnessProblem(
+  siteId: string,
+  features: OnlineFeatures,
+  options: PredictOptions,
+): FreshnessProblem | null {
+  if (!features) {
+    return { reason: 'missing', message: `no features for site ${siteId} at the requested time` };
+  }
+  const asOfMs = Date.parse(features.as_of);
+  if (Number.isNaN(asOfMs)) {
+    return { reason: 'missing', message: `features of ${siteId} carry no valid as_of` };
+  }
+  const ageMs = options.timeMs - asOfMs;
+  if (ageMs > options.maxAgeMs) {
+    return {
+      reason: 'stale',
+      message: `features of ${siteId} are as of ${features.as_of}, ${(ageMs / HOUR_MS).toFixed(1)} h before the requested time (limit ${options.maxAgeMs / HOUR_MS} h)`,
+    };
+  }
+  if (ageMs < -options.maxAgeMs) {
+    return {
+      reason: 'stale',
+      message: `the online store holds features of ${siteId} as of ${features.as_of}, later than the requested time: past answers come from the offline store`,
+    };
+  }
+  return null;
+}
+
 /** Checks the age of a site's features; throws FeaturesUnavailableError with the reason. */
 export function checkFreshness(
   siteId: string,
   features: OnlineFeatures,
   options: PredictOptions,
 ): asserts features is NonNullable<OnlineFeatures> {
-  if (!features) {
-    throw new FeaturesUnavailableError(`no online features for site ${siteId}`, 'missing');
-  }
-  const asOfMs = Date.parse(features.as_of);
-  if (Number.isNaN(asOfMs)) {
-    throw new FeaturesUnavailableError(`features of ${siteId} carry no valid as_of`, 'missing');
-  }
-  const ageMs = options.timeMs - asOfMs;
-  if (ageMs > options.maxAgeMs) {
-    throw new FeaturesUnavailableError(
-      `features of ${siteId} are as of ${features.as_of}, ${(ageMs / HOUR_MS).toFixed(1)} h before the requested time (limit ${options.maxAgeMs / HOUR_MS} h)`,
-      'stale',
-    );
-  }
-  if (ageMs < -options.maxAgeMs) {
-    throw new FeaturesUnavailableError(
-      `the online store holds features of ${siteId} as of ${features.as_of}, later than the requested time: past answers come from the offline store`,
-      'stale',
-    );
-  }
+  const problem = freshnessProblem(siteId, features, options);
+  if (problem) throw new FeaturesUnavailableError(problem.message, problem.reason);
 }
 
 function alertAndDhw(values: Record<string, number | null>): { alert: number; dhw: number } {
