@@ -215,20 +215,23 @@ export async function applyBatch(
   };
 }
 
-/** Stage 2: write readings, quarantine, late data and features offline, then online. */
+/** Stage 2: write readings, quarantine, late data and features offline, and features online. */
 export async function commitBatch(
   options: ProcessorOptions,
   applied: AppliedBatch,
 ): Promise<BatchOutcome> {
   const { outcome, metrics } = { outcome: applied.outcome, metrics: options.metrics };
-  await options.offline.appendBatch({
-    fresh: applied.fresh,
-    repeated: applied.repeated,
-    quarantined: outcome.quarantined,
-    late: outcome.late,
-    features: applied.featureRows,
-  });
-  await options.online.writeMany(applied.online);
+  // Both stores are idempotent and the ack waits for both: their round trips overlap.
+  await Promise.all([
+    options.offline.appendBatch({
+      fresh: applied.fresh,
+      repeated: applied.repeated,
+      quarantined: outcome.quarantined,
+      late: outcome.late,
+      features: applied.featureRows,
+    }),
+    options.online.writeMany(applied.online),
+  ]);
   const doneMs = (options.now ?? Date.now)();
   for (const d of outcome.deliveries) metrics.latency.observe((doneMs - d.receivedAtMs) / 1000);
   metrics.readings.inc({ outcome: 'applied' }, outcome.applied);
