@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,21 +15,30 @@ import {
   type ModelAnnouncement,
   modelAnnouncementSchema,
   natsSubjects,
+  type PrometheusServer,
   type RetrainRequest,
   type RetrainResult,
   type RolloutDecision,
   retrainRequestSchema,
   retrainResultSchema,
   rolloutDecisionSchema,
+  Secret,
+  type SlackReceiver,
+  slackMessageText,
+  startAlertmanager,
   startMlflow,
   startMosquitto,
   startNats,
+  startPrometheus,
+  startSlackReceiver,
+  writeScrapeTargets,
 } from '@reefguard/core';
 import { type Agent, cohortPosition, loadEdgeConfig, startAgent } from '@reefguard/edge-agent';
 import {
   type BatchOutcome,
   createMonitoring,
   createProcessorMetrics,
+  createSlackNotifier,
 } from '@reefguard/stream-processor';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -48,9 +59,9 @@ import { registerVersion } from '../../serving/test/mlflow.js';
 
 /**
  * The closed loop end to end, every part real: private NATS (JetStream) and Mosquitto, the
- * shared Redis (unique keys), a real MLflow server, the stream processor's drift monitor on
- * NATS, the real retrain worker process (Python, --quick), serving with its rollout
- * controller, and an edge agent of the canary cohort.
+ * shared Redis (unique keys), a real MLflow server, Prometheus + Alertmanager + a local Slack
+ * receiver, the stream processor's drift monitor on NATS, the real retrain worker process
+ * (Python, --quick), serving with its rollout controller, and an edge agent of the cohort.
  */
 const { redisUrl } = inject('stack');
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -60,6 +71,19 @@ const PYTHON = join(ROOT, 'trainer/.venv/bin/python');
 const WINDOW_MS = 8_000;
 const CANARY_WEIGHT = 0.1;
 const silent = pino({ level: 'silent' });
+
+/** The shipped alert rules with every `for:` at 0 s and 1 s evaluation: a test's time scale. */
+async function fastRules(dir: string): Promise<string> {
+  const text = await readFile(join(ROOT, 'infra/monitoring/rules/reefguard.rules.yml'), 'utf8');
+  const path = join(dir, 'fast.rules.yml');
+  await writeFile(
+    path,
+    text
+      .replace(/^(\s+)for: \S+$/gm, '$1for: 0s')
+      .replace(/^(\s+)interval: \S+$/gm, '$1interval: 1s'),
+  );
+  return path;
+}
 
 /** An agent id whose cohort position puts it in the first 10 % of the fleet. */
 function cohortAgentId(): string {
@@ -86,6 +110,11 @@ describe('closed loop - drift -> retrain -> register -> challenger -> canary (cl
   let nats: LocalServer;
   let mosquitto: LocalServer;
   let mlflow: LocalServer;
+  let slack: SlackReceiver;
+  let alertmanager: LocalServer;
+  let prometheus: PrometheusServer;
+  let streamMetricsServer: Server;
+  const streamMetrics = createProcessorMetrics();
   let nc: NatsConnection;
   let redis: Redis;
   let app: Awaited<ReturnType<typeof buildApp>>;
@@ -127,6 +156,33 @@ describe('closed loop - drift -> retrain -> register -> challenger -> canary (cl
       startMosquitto({ dataDir: join(dir, 'mosquitto') }),
       startMlflow({ dataDir: join(dir, 'mlflow') }),
     ]);
+    // Monitoring: Prometheus scrapes the stream processor's PSI gauge; its alerts go through
+    // Alertmanager to a local Slack receiver, as the stream processor's own message does.
+    slack = await startSlackReceiver({ recordFile: join(dir, 'slack.jsonl') });
+    alertmanager = await startAlertmanager({
+      dataDir: join(dir, 'alertmanager'),
+      configFile: join(ROOT, 'infra/monitoring/alertmanager.yml'),
+      slackWebhookUrl: slack.url,
+      timers: { groupWait: '1s', groupInterval: '1s' },
+    });
+    prometheus = await startPrometheus({
+      dataDir: join(dir, 'prometheus'),
+      ruleFiles: [await fastRules(dir)],
+      alertmanagerUrl: alertmanager.url,
+      scrapeIntervalS: 1,
+      evaluationIntervalS: 1,
+      targetsRefreshS: 1,
+    });
+    streamMetricsServer = createServer(async (_req, res) => {
+      res.setHeader('content-type', streamMetrics.registry.contentType);
+      res.end(await streamMetrics.registry.metrics());
+    });
+    await new Promise<void>((r) => streamMetricsServer.listen(0, '127.0.0.1', r));
+    const { port } = streamMetricsServer.address() as AddressInfo;
+    await writeScrapeTargets(prometheus.targetsDir, 'stream-processor', 'loop', [
+      { url: `http://127.0.0.1:${port}/metrics` },
+    ]);
+
     nc = await connect({ servers: nats.url });
     await ensureLoopStreams(nc);
     const watch = <T>(subject: string, into: T[], parse: (x: unknown) => T) => {
@@ -284,7 +340,15 @@ describe('closed loop - drift -> retrain -> register -> challenger -> canary (cl
     await nc?.close();
     for (const site of sites) await redis?.del(`reefguard:features:${site.site_id}`);
     await redis?.quit();
-    await Promise.allSettled([nats?.stop(), mosquitto?.stop(), mlflow?.stop()]);
+    await new Promise((r) => (streamMetricsServer ? streamMetricsServer.close(r) : r(null)));
+    await Promise.allSettled([
+      nats?.stop(),
+      mosquitto?.stop(),
+      mlflow?.stop(),
+      prometheus?.stop(),
+      alertmanager?.stop(),
+      slack?.close(),
+    ]);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -295,9 +359,9 @@ describe('closed loop - drift -> retrain -> register -> challenger -> canary (cl
     const monitoring = createMonitoring({
       nc,
       redis,
-      metrics: createProcessorMetrics(),
+      metrics: streamMetrics,
       card: { version: '1', features: card.features },
-      notifier: null,
+      notifier: createSlackNotifier({ webhookUrl: new Secret(slack.url) }),
       claimPrefix: `reefguard:loop:${process.pid}:claim:`,
       drift: { windowSize: 60, checkEvery: 20, sustainChecks: 3, sustainMs: 0 },
     });
@@ -330,6 +394,20 @@ describe('closed loop - drift -> retrain -> register -> challenger -> canary (cl
     const drifted = drift.filter((e) => e.drifted);
     expect(drifted.length).toBeGreaterThanOrEqual(3);
     expect(drifted.every((e) => e.trace_id === trace && e.psi > 0.3)).toBe(true);
+
+    // Slack hears of it twice: the stream processor's message naming the trace, and the
+    // FeatureDriftHigh alert Prometheus raised from the scraped gauge, through Alertmanager.
+    const direct = await slack.waitFor((m) => slackMessageText(m).includes(trace), {
+      timeoutMs: 10_000,
+    });
+    expect(slackMessageText(direct)).toContain('retrain requested');
+    const alert = await slack.waitFor(
+      (m) => slackMessageText(m).includes('FeatureDriftHigh feature dhw'),
+      { timeoutMs: 60_000 },
+    );
+    expect(alert.payload.attachments?.[0]?.text).toMatch(
+      /Feature dhw drifted: PSI \d+\.\d\d > 0\.3/,
+    );
 
     // The worker trains, registers in MLflow with the trace, and publishes its result.
     await expect.poll(() => results.length, { timeout: 150_000, interval: 500 }).toBe(1);
