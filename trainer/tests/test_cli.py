@@ -57,29 +57,6 @@ def test_train_without_a_training_set_says_how_to_make_one(tmp_path: Path) -> No
     assert "features export" in result.stderr
 
 
-def test_two_tuning_workers_share_one_study(training_set_dir: Path, tmp_path: Path) -> None:
-    storage = f"sqlite:///{tmp_path / 'study.db'}"
-    args = ["tune", "--training-set", str(training_set_dir), "--trials", "3", "--storage", storage]
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "reefguard_trainer", *args, "--seed", str(seed)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "REEFGUARD_STATE_DIR": str(tmp_path)},
-        )
-        for seed in (1, 2)
-    ]
-    outputs = [w.communicate(timeout=300) for w in workers]
-    assert [w.returncode for w in workers] == [0, 0], [o[1][-500:] for o in outputs]
-    import optuna
-
-    study = optuna.load_study(study_name="reefguard-bleaching-risk", storage=storage)
-    assert len(study.trials) == 6
-    assert study.best_value > 0.5
-    assert set(study.best_params) == {k.name for k in SEARCH_SPACE}
-
-
 def test_katib_manifest_comes_from_the_search_space(tmp_path: Path) -> None:
     result = run_stage("katib", "--trials", "50", state_dir=tmp_path)
     assert result.returncode == 0, result.stderr

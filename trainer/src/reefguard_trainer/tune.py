@@ -8,6 +8,9 @@ are pruned early. Study storage: SQLite under the state dir by default, any SQLA
 (PostgreSQL for several workers) by setting.
 """
 
+import os
+import socket
+import time
 from typing import Any
 
 import numpy as np
@@ -75,7 +78,10 @@ def make_objective(training_set: TrainingSet, features: list[str], seed: int, th
         for f in folds[:TUNE_FOLDS]
     ]
 
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+
     def objective(trial: optuna.Trial) -> float:
+        trial.set_user_attr("worker", worker)  # which process ran it (shared studies)
         xgb_params, vit_params = to_params(suggest(trial))
         vit_params = VitParams(
             **{**vit_params.__dict__, "max_rows": TUNE_VIT_ROWS, "epochs": TUNE_VIT_EPOCHS}
@@ -101,15 +107,31 @@ def make_objective(training_set: TrainingSet, features: list[str], seed: int, th
     return objective
 
 
-def open_study(storage: str, seed: int) -> optuna.Study:
-    return optuna.create_study(
-        study_name=STUDY_NAME,
-        storage=storage,
-        direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
-        load_if_exists=True,
-    )
+def open_study(storage: str, seed: int, attempts: int = 5) -> optuna.Study:
+    """Creates or joins the study. Workers that start together race to create the storage's
+    tables; the losers see an integrity/programming error once and join on a retry."""
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.create_study(
+                study_name=STUDY_NAME,
+                storage=storage,
+                direction="maximize",
+                sampler=optuna.samplers.TPESampler(seed=seed),
+                pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+                load_if_exists=True,
+            )
+        except (
+            IntegrityError,
+            ProgrammingError,
+            OperationalError,
+            optuna.exceptions.DuplicatedStudyError,
+        ):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def tune(
