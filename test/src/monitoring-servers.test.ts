@@ -158,6 +158,33 @@ describe('monitoring servers - Alertmanager with the shipped routing', () => {
     expect(slack.messages().some((m) => slackMessageText(m).includes('muted warning'))).toBe(false);
   });
 
+  it('tells Slack when an alert resolves', async () => {
+    const labels = {
+      alertname: 'EdgeAgentOffline',
+      severity: 'warning',
+      component: 'edge',
+      site_id: 'am-3',
+      agent_id: 'gw-c',
+    };
+    const post = (endsAt?: string) =>
+      fetch(`${alertmanager.url}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([
+          { labels, annotations: { summary: 'gw-c offline' }, ...(endsAt ? { endsAt } : {}) },
+        ]),
+      });
+    expect((await post()).status).toBe(200);
+    await slack.waitFor(
+      (m) => m.payload.attachments?.[0]?.title === '[FIRING:1] EdgeAgentOffline site am-3',
+    );
+    expect((await post(new Date().toISOString())).status).toBe(200);
+    const resolved = await slack.waitFor(
+      (m) => m.payload.attachments?.[0]?.title === '[RESOLVED] EdgeAgentOffline site am-3',
+    );
+    expect(resolved.payload.attachments?.[0]?.color).toBe('good');
+  });
+
   it('names the problem when the config cannot hold the secret as a file', async () => {
     const bad = join(dir, 'bad.yml');
     await writeFile(
