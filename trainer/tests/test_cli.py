@@ -86,3 +86,20 @@ def test_katib_trial_prints_the_objective(training_set_dir: Path, tmp_path: Path
     assert result.returncode == 0, result.stderr
     value = float(result.stdout.strip().rpartition("auroc=")[2])
     assert 0.5 < value <= 1
+
+
+def test_help_does_not_load_the_heavy_libraries(tmp_path: Path) -> None:
+    for stage in ("train", "tune", "trial"):
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "reefguard_trainer", stage, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-500:]
+        assert "--training-set" in result.stdout
+        imported = {line.rpartition("|")[2].strip() for line in result.stderr.splitlines()}
+        assert "reefguard_trainer.contracts" in imported  # importtime did report
+        heavy = {"torch", "xgboost", "optuna", "mlflow", "onnxruntime", "sklearn"} & imported
+        assert not heavy, f"`{stage} --help` imports {sorted(heavy)}"

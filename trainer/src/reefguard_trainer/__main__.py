@@ -171,7 +171,7 @@ def trial_command(args: argparse.Namespace) -> int:
 def katib_command(args: argparse.Namespace) -> int:
     import yaml
 
-    from reefguard_trainer.tune import katib_experiment
+    from reefguard_trainer.search_space import katib_experiment
 
     text = "# Written by `python -m reefguard_trainer katib` from tune.SEARCH_SPACE.\n"
     text += yaml.safe_dump(
@@ -264,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     trial = stages.add_parser("trial", help="one tuning trial at fixed knobs (Katib)")
     add_training_inputs(trial)
-    from reefguard_trainer.tune import SEARCH_SPACE
+    from reefguard_trainer.search_space import SEARCH_SPACE
 
     for knob in SEARCH_SPACE:
         kind = {"int": int, "float": float, "categorical": int}[knob.kind]
