@@ -10,6 +10,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 started=$(date +%s)
+# Without options: tiny models (--quick), since full training twice (first model, retrain)
+# alone takes most of the 10 minutes on 2 busy cores. `bash infra/local/demo.sh --season 2016`
+# (any option) trains the full ensemble.
+[ $# -eq 0 ] && set -- --quick
 status=0
 ./reefguard demo "$@" || status=$?
 

@@ -123,8 +123,9 @@ export function createSupervisor(options: {
       const ticker = runOptions.onProgress
         ? setInterval(async () => {
             const line = (await tail(name, 1)).trim();
-            if (line && line !== lastShown)
-              runOptions.onProgress?.((lastShown = line).slice(0, 160));
+            if (!line || line === lastShown) return;
+            lastShown = line;
+            runOptions.onProgress?.(line.slice(0, 160));
           }, PROGRESS_EVERY_MS)
         : null;
       const code = await exited;

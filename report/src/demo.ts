@@ -1,14 +1,13 @@
-import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { readStack, stackEnv } from '@reefguard/core';
 import { COMMANDS } from '@reefguard/core/cli/commands';
-import { loadReplayPixels } from '@reefguard/stream-processor';
-import { type CounterSnapshot, sumSamples, writeCounterSnapshot } from './counters.js';
-import { type Gateway, writeGatewayReadings } from './demo-gateways.js';
-import { createSupervisor, DemoStepError, type Supervisor } from './demo-processes.js';
+import { type CounterSnapshot, writeCounterSnapshot } from './counters.js';
+import { fleetState, MAX_AGENT_RESTARTS, startGateways } from './demo-fleet.js';
+import { writeGatewayReadings } from './demo-gateways.js';
+import { followLoop } from './demo-loop.js';
+import { freePort, serveDirectory } from './demo-loopback.js';
+import { createSupervisor, DemoStepError } from './demo-processes.js';
 import { createProgress, type Progress, scrape, waitFor } from './demo-progress.js';
 import { startSlackReceiver } from './demo-slack.js';
 import { type EventRecorder, readEvents, startEventRecorder } from './event-log.js';
@@ -30,6 +29,8 @@ export interface DemoOptions {
   loopTimeoutS: number;
   /** Keep the stack and serving up after the report until Ctrl-C. */
   keep: boolean;
+  /** An MLflow tracking server in the stack (`services start --with mlflow`) instead of the file store. */
+  mlflow: boolean;
   signal: AbortSignal;
 }
 
@@ -41,6 +42,7 @@ export const DEFAULT_DEMO_OPTIONS = {
   canaryWindowS: 30,
   loopTimeoutS: 300,
   keep: false,
+  mlflow: false,
 } as const;
 
 const MODEL = 'reefguard-bleaching-risk';
@@ -91,7 +93,14 @@ export async function runDemo(
       'local stack: private Mosquitto, NATS JetStream, Redis (and whatever else `services start` runs)',
     );
     stackUp = true;
-    await supervisor.run('services', ['services', 'start'], { timeoutMs: 120_000 });
+    await supervisor.run(
+      'services',
+      ['services', 'start', ...(options.mlflow ? ['--with', 'mlflow'] : [])],
+      {
+        timeoutMs: 300_000,
+        onProgress: progress.info,
+      },
+    );
     const stack = await readStack(join(stateDir, 'services'));
     if (!stack) throw new DemoStepError('services start returned but no stack state was written');
     const env = stackEnv(stack);
@@ -99,6 +108,7 @@ export async function runDemo(
     const stackFile = JSON.parse(
       await readFile(join(stateDir, 'services', 'services.json'), 'utf8'),
     ) as Record<string, unknown>;
+    const mlflowUrl = typeof stackFile.mlflowUrl === 'string' ? stackFile.mlflowUrl : null;
     const slack = env.REEFGUARD_SLACK_WEBHOOK_URL
       ? null
       : await startSlackReceiver(join(stateDir, 'slack', 'messages.jsonl'));
@@ -166,8 +176,13 @@ export async function runDemo(
       'promotion policy: the demo approves its own versions (a reviewed pull request does in production)',
     );
     const policyFile = await writeDemoPolicy(root, out, progress);
+    const servePort = await freePort();
+    const apiUrl = `http://127.0.0.1:${servePort}`;
     const servingEnv = {
       ...childEnv,
+      // Announcements carry download URLs: they must name the demo's serving, not the default.
+      REEFGUARD_PORT: String(servePort),
+      REEFGUARD_PUBLIC_URL: apiUrl,
       REEFGUARD_POLICY_FILE: policyFile,
       REEFGUARD_CANARY_WINDOW_S: String(options.canaryWindowS),
       // The replayed season is years old: its features count as current for the demo.
@@ -191,8 +206,6 @@ export async function runDemo(
       );
 
     const hasRollout = COMMANDS.some((c) => c.name === 'rollout');
-    const servePort = await freePort();
-    const apiUrl = `http://127.0.0.1:${servePort}`;
     progress.step(
       `serving on ${apiUrl}${hasRollout ? ' with the rollout consumer (./reefguard rollout)' : ' (./reefguard serve; no rollout consumer in this build)'}`,
     );
@@ -276,7 +289,14 @@ export async function runDemo(
     progress.step(
       `${gateways.length} edge agents replay the season in about ${options.playSeconds} s onto MQTT and JetStream`,
     );
-    const agents = await startGateways(supervisor, gateways, options, stateDir, out, childEnv);
+    const agents = await startGateways(
+      supervisor,
+      gateways,
+      { playSeconds: options.playSeconds, intervalHours: READING_INTERVAL_HOURS },
+      stateDir,
+      out,
+      childEnv,
+    );
     const total = gateways.reduce((sum, g) => sum + g.readings, 0);
     let lastLine = 0;
     await waitFor(
@@ -368,7 +388,12 @@ export async function runDemo(
 
     progress.step('report');
     const reportPath = join(stateDir, 'report.html');
-    const data = await writeReport({ stateDir, root, out: reportPath });
+    const data = await writeReport({
+      stateDir,
+      root,
+      out: reportPath,
+      ...(mlflowUrl ? { mlflowUrl } : {}),
+    });
     for (const line of summarizeReport(data)) progress.info(line);
     const countsMatch = data.counts.ok && data.counts.value.sentEqualsStored;
 
@@ -378,7 +403,7 @@ export async function runDemo(
       `API           ${apiUrl}/  (risk map page; ${options.keep ? 'up until Ctrl-C' : 'stopped with the demo, --keep leaves it up'})`,
     );
     progress.info(
-      `MLflow        ${typeof stackFile.mlflowUrl === 'string' ? stackFile.mlflowUrl : `sqlite store ${join(stateDir, 'mlflow', 'mlflow.db')} (mlflow ui --backend-store-uri sqlite:///${join(stateDir, 'mlflow', 'mlflow.db')})`}`,
+      `MLflow        ${mlflowUrl ? `${mlflowUrl} (UI and registry)` : `sqlite store ${join(stateDir, 'mlflow', 'mlflow.db')} (mlflow ui --backend-store-uri sqlite:///${join(stateDir, 'mlflow', 'mlflow.db')})`}`,
     );
     progress.info(
       `Prometheus    ${typeof stackFile.prometheusUrl === 'string' ? stackFile.prometheusUrl : 'not in this build of the local stack'}`,
@@ -416,7 +441,7 @@ async function writeDemoPolicy(root: string, out: string, progress: Progress): P
   // Every version the demo trains is approved: versions 1..99 of the demo's own model.
   await writeFile(
     approved,
-    Array.from({ length: 99 }, (_, i) => `${MODEL} ${i + 1}`).join('\n') + '\n',
+    `${Array.from({ length: 99 }, (_, i) => `${MODEL} ${i + 1}`).join('\n')}\n`,
   );
   policy.champion = { ...policy.champion, approved_list: approved };
   const path = join(out, 'promotion-policy.json');
@@ -429,202 +454,4 @@ async function writeDemoPolicy(root: string, out: string, progress: Progress): P
   }
   progress.info(`every other gate and the canary rules as in models/promotion-policy.json`);
   return path;
-}
-
-const MAX_AGENT_RESTARTS = 2;
-
-interface RunningAgent {
-  gateway: Gateway;
-  healthUrl: string;
-  restarts: number;
-  start(): void;
-}
-
-async function startGateways(
-  supervisor: Supervisor,
-  gateways: Gateway[],
-  options: DemoOptions,
-  stateDir: string,
-  out: string,
-  env: Record<string, string>,
-): Promise<RunningAgent[]> {
-  const seasonMs = (gateways[0]?.readings ?? 0) * READING_INTERVAL_HOURS * 3_600_000;
-  const speed = Math.max(1, Math.round(seasonMs / (options.playSeconds * 1000)));
-  const agents: RunningAgent[] = [];
-  for (const gateway of gateways) {
-    const port = await freePort();
-    const config = {
-      AGENT_ID: gateway.agentId,
-      SITE_ID: gateway.pixel.siteId,
-      STATION_ID: gateway.stationId,
-      SOURCE: 'replay',
-      REPLAY_FILE: gateway.readingsFile,
-      REPLAY_SPEED: speed,
-      MMM_C: Math.round((gateway.pixel.minC + gateway.pixel.rangeC) * 100) / 100,
-      STATE_DIR: join(stateDir, 'edge', gateway.agentId),
-      HEALTH_PORT: port,
-      LOG_LEVEL: 'info',
-    };
-    const file = join(out, `${gateway.agentId}.json`);
-    await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
-    // REEFGUARD_* override the config file: the agent's own state dir goes in the environment.
-    const start = () => {
-      supervisor.start(gateway.agentId, ['edge-agent', '--config', file], {
-        ...env,
-        REEFGUARD_STATE_DIR: config.STATE_DIR,
-      });
-    };
-    start();
-    agents.push({ gateway, healthUrl: `http://127.0.0.1:${port}`, restarts: 0, start });
-  }
-  return agents;
-}
-
-async function fleetState(agents: RunningAgent[], processorMetrics: string) {
-  let sent = 0;
-  let queued = 0;
-  for (const agent of agents) {
-    const samples = await scrape(`${agent.healthUrl}/metrics`);
-    if (!samples) return { sent: 0, queued: Number.POSITIVE_INFINITY, processed: 0 };
-    sent += sumSamples(samples, 'reefguard_edge_readings_enqueued_total');
-    queued += sumSamples(samples, 'reefguard_edge_queue_depth');
-  }
-  const processor = (await scrape(processorMetrics)) ?? [];
-  return { sent, queued, processed: sumSamples(processor, 'reefguard_stream_readings_total') };
-}
-
-const FINAL_STAGES = new Set([
-  'promoted',
-  'rolled-back',
-  'rejected',
-  'held',
-  'canary-promote',
-  'canary-rollback',
-]);
-
-/**
- * Follows the loop through the recorded events until a retrain's rollout ends (promoted,
- * rolled back, rejected or held) or the loop budget runs out; sends prediction traffic while
- * a canary is open, since the canary judges real requests.
- */
-async function followLoop(
-  stateDir: string,
-  apiUrl: string,
-  gateways: Gateway[],
-  options: DemoOptions,
-  progress: Progress,
-): Promise<string> {
-  const seen = new Set<string>();
-  const say = (key: string, text: string) => {
-    if (seen.has(key)) return;
-    seen.add(key);
-    progress.info(text);
-  };
-  const sites = await sampleSites(options.root, options.season, gateways);
-  let outcome: string | null = null;
-  const deadline = Date.now() + options.loopTimeoutS * 1000;
-  while (Date.now() < deadline && !options.signal.aborted) {
-    const drift = (await readEvents(stateDir, 'drift')).map(
-      (e) => e.data as Record<string, unknown>,
-    );
-    const firstDrifted = drift.find((d) => d.drifted === true);
-    if (firstDrifted)
-      say(
-        'drift',
-        `drift: ${String(firstDrifted.feature)} PSI ${Number(firstDrifted.psi).toFixed(2)} > ${String(firstDrifted.threshold)}`,
-      );
-    for (const e of await readEvents(stateDir, 'retrain')) {
-      const d = e.data as Record<string, unknown>;
-      if (e.subject.endsWith('.requests'))
-        say(
-          `req-${d.id}`,
-          `retrain requested (${String(d.reason)}: ${String(d.features)}), trace ${String(d.trace_id)}`,
-        );
-      if (e.subject.endsWith('.results'))
-        say(
-          `res-${d.request_id}`,
-          `retrain ${String(d.status)}: model v${String(d.model_version)}${d.reason ? ` (${String(d.reason)})` : ''}`,
-        );
-    }
-    let canaryOpen = false;
-    for (const e of await readEvents(stateDir, 'models')) {
-      const d = e.data as Record<string, unknown>;
-      if (e.subject.endsWith('.decisions')) {
-        say(
-          `dec-${d.id}`,
-          `rollout ${String(d.stage)}: v${String(d.version)} (${String(d.reason)})`,
-        );
-        if (d.stage === 'canary-open') canaryOpen = true;
-        if (FINAL_STAGES.has(String(d.stage)) && d.retrain_request_id)
-          outcome = `${String(d.stage)} v${String(d.version)}: ${String(d.reason)}`;
-        if (d.stage === 'rejected' && !d.retrain_request_id) outcome ??= null;
-      } else {
-        say(
-          `ann-${d.version}-${d.alias}-${d.decision}`,
-          `announced v${String(d.version)} as ${String(d.alias)} (${String(d.decision)}) to the edge`,
-        );
-      }
-    }
-    if (outcome) return outcome;
-    if (canaryOpen) await sendTraffic(apiUrl, sites, 2_000);
-    else await new Promise((resolve) => setTimeout(resolve, 2_000));
-  }
-  const drifted = seen.has('drift');
-  return drifted
-    ? `the loop did not finish within ${options.loopTimeoutS} s; the report shows how far it got`
-    : `no drift above the threshold within ${options.loopTimeoutS} s`;
-}
-
-/** The gateways' sites and about 200 more along the reef: the canary splits by site. */
-async function sampleSites(root: string, year: number, gateways: Gateway[]): Promise<string[]> {
-  const all = await loadReplayPixels(join(root, 'data/sample'), year);
-  const step = Math.max(1, Math.floor(all.length / 200));
-  return [
-    ...gateways.map((g) => g.pixel.siteId),
-    ...all.filter((_, i) => i % step === 0).map((p) => p.siteId),
-  ];
-}
-
-/** Prediction requests for `durationMs`, a few at a time, spread over the sites. */
-async function sendTraffic(apiUrl: string, sites: string[], durationMs: number) {
-  const end = Date.now() + durationMs;
-  let i = 0;
-  while (Date.now() < end) {
-    await Promise.all(
-      Array.from({ length: 8 }, () =>
-        fetch(`${apiUrl}/v1/predict`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ site_id: sites[i++ % sites.length] }),
-        }).then(
-          (r) => r.arrayBuffer(),
-          () => undefined,
-        ),
-      ),
-    );
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Serves the files of one folder over loopback HTTP, as a satellite archive would. */
-async function serveDirectory(dir: string): Promise<{ url: string; server: Server }> {
-  const server = createServer((request, response) => {
-    const name = basename(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname));
-    const stream = createReadStream(join(dir, name));
-    stream.once('error', () => response.writeHead(404).end());
-    stream.once('open', () => {
-      response.writeHead(200, { 'content-type': 'application/x-netcdf' });
-      stream.pipe(response);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/`, server };
 }

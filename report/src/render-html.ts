@@ -275,9 +275,9 @@ export function summarizeReport(data: ReportData): string[] {
     'rollout',
     data.rollout,
     (r) =>
-      r.decisions
+      `${r.decisions
         .map((d) => `${d.stage} v${d.version ?? '-'} ${d.applied ? 'applied' : 'not applied'}`)
-        .join(', ') + `; ${r.announcements.length} announcements`,
+        .join(', ')}; ${r.announcements.length} announcements`,
   );
   say(
     'lineage',

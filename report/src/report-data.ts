@@ -1,11 +1,6 @@
-import { type CounterSnapshot, readCounterSnapshots } from './counters.js';
+import { readCounterSnapshots } from './counters.js';
 import { type RecordedEvent, readEvents } from './event-log.js';
-import {
-  type MlflowVersion,
-  type ModelStore,
-  readModelStore,
-  type TrainingSetInfo,
-} from './model-store.js';
+import { type MlflowVersion, readModelStore, type TrainingSetInfo } from './model-store.js';
 import { type OfflineSummary, readOfflineStore } from './offline-store.js';
 import { alertsPart, countsPart } from './part-counts.js';
 import { driftPart } from './part-drift.js';

@@ -80,7 +80,7 @@ export function drawRiskMap(options: {
   const legend = Object.entries(BAND_COLOURS)
     .map(
       ([band, colour], i) =>
-        `<circle cx="${12}" cy="${16 + i * 16}" r="5" fill="${colour}" stroke="#000"/><text x="22" y="${20 + i * 16}" font-size="11">${band}</text>`,
+        `<circle cx="12" cy="${height - 72 + i * 16}" r="5" fill="${colour}" stroke="#000"/><text x="22" y="${height - 68 + i * 16}" font-size="11">${band}</text>`,
     )
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" class="risk-map" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif"><rect width="100%" height="100%" fill="#eaf4fb"/><g fill="#b9c4cc">${cells}</g>${sites}<g>${legend}</g><text x="${width - 8}" y="${height - 8}" font-size="10" text-anchor="end">${fmt(lonMin)}..${fmt(lonMax)} E, ${fmt(-latMax)}..${fmt(-latMin)} S</text></svg>`;

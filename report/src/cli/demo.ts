@@ -26,7 +26,9 @@ readings sent == stored, 1 otherwise.
   --play-seconds S    how long the season takes at the gateways (default ${DEFAULT_DEMO_OPTIONS.playSeconds})
   --canary-window S   serving's canary window (default ${DEFAULT_DEMO_OPTIONS.canaryWindowS})
   --loop-timeout S    how long to wait for the loop after the season (default ${DEFAULT_DEMO_OPTIONS.loopTimeoutS})
-  --keep              leave the stack and serving up after the report, until Ctrl-C`;
+  --keep              leave the stack and serving up after the report, until Ctrl-C
+  --mlflow            an MLflow tracking server in the stack (services start --with mlflow;
+                      a minute more) instead of the file store under the state dir`;
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -40,6 +42,7 @@ export async function run(args: string[]): Promise<number> {
       'canary-window': { type: 'string', default: String(DEFAULT_DEMO_OPTIONS.canaryWindowS) },
       'loop-timeout': { type: 'string', default: String(DEFAULT_DEMO_OPTIONS.loopTimeoutS) },
       keep: { type: 'boolean', default: false },
+      mlflow: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -71,15 +74,15 @@ export async function run(args: string[]): Promise<number> {
     console.error(`${bad.join('\n')}\n\n${USAGE}`);
     return 2;
   }
-  const env = {
-    ...process.env,
-    REEFGUARD_STATE_DIR: process.env.REEFGUARD_STATE_DIR ?? '.reefguard/demo',
-  };
-  const config = loadConfig(commonSettings, env);
+  loadConfig(commonSettings, process.env);
   const root = workspaceRoot();
-  const stateDir = resolve(
-    isAbsolute(config.STATE_DIR) ? config.STATE_DIR : join(root, config.STATE_DIR),
-  );
+  const dir = values['state-dir'];
+  const stateDir = resolve(isAbsolute(dir) ? dir : join(root, dir));
+  const refusal = await refuseForeignDir(stateDir);
+  if (refusal) {
+    console.error(refusal);
+    return 2;
+  }
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
@@ -91,6 +94,7 @@ export async function run(args: string[]): Promise<number> {
       ...numbers,
       quick: values.quick,
       keep: values.keep,
+      mlflow: values.mlflow,
       signal: controller.signal,
     });
     return result.countsMatch ? 0 : 1;
