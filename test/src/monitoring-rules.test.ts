@@ -173,6 +173,7 @@ describe('monitoring rules - promtool and coverage', () => {
           datasource: { uid: string };
           targets: Array<{ expr: string; refId: string; datasource: { uid: string } }>;
           options: { layers?: Array<{ location: { latitude: string; longitude: string } }> };
+          transformations?: unknown[];
         }>;
       };
       expect(board.schemaVersion, file).toBeGreaterThanOrEqual(36);
@@ -205,6 +206,17 @@ describe('monitoring rules - promtool and coverage', () => {
           const location = panel.options.layers?.[0]?.location;
           expect(location, where).toEqual({ mode: 'coords', latitude: 'lat', longitude: 'lon' });
           expect(panel.targets[0]?.expr, where).toMatch(/by \(site_id, site_name, lat, lon\)/);
+          // Labels arrive as strings; Grafana places markers only from numeric fields.
+          expect(panel.transformations, where).toContainEqual({
+            id: 'convertFieldType',
+            options: {
+              fields: {},
+              conversions: [
+                { targetField: 'lat', destinationType: 'number' },
+                { targetField: 'lon', destinationType: 'number' },
+              ],
+            },
+          });
         }
       }
     }
