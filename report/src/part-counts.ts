@@ -45,6 +45,7 @@ export function countsPart(
       dropped: sumSamples(s.samples, 'reefguard_edge_queue_dropped_total'),
       rejected: sumSamples(s.samples, 'reefguard_edge_readings_rejected_total'),
       modelVersion: model?.labels.version ?? null,
+      inferences: sumSamples(s.samples, 'reefguard_edge_inferences_total'),
       stored: offline.ok ? (stored?.rows ?? 0) : null,
     };
   });

@@ -36,6 +36,14 @@ export async function riskMapPart(stateDir: string, root: string): Promise<Secti
       label: String(p.site_id ?? `site ${i + 1}`),
       band: typeof p.band === 'string' ? p.band : null,
       risk: typeof p.risk === 'number' ? p.risk : null,
+      answeredBy: [
+        p.variant,
+        p.model_version && `v${String(p.model_version)}`,
+        p.degraded === true && 'degraded',
+      ]
+        .filter((x): x is string => typeof x === 'string' && x !== '')
+        .join(' '),
+      time: typeof p.time === 'string' ? p.time : null,
     };
   });
   if (sites.length === 0) {

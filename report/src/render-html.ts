@@ -33,13 +33,15 @@ export function renderReport(data: ReportData): string {
         `<p>${m.sites.length} sites answered by serving${m.date ? ` for ${esc(m.date)}` : ''}; grey: the ${count(m.reefCells.length)} reef cells (${m.cellDeg}°) of the shipped GBR pixels.</p>`,
         drawRiskMap({ reefCells: m.reefCells, cellDeg: m.cellDeg, sites: m.sites }),
         table(
-          ['site', 'lat', 'lon', 'risk', 'band'],
+          ['site', 'lat', 'lon', 'risk', 'band', 'answered by', 'as of'],
           m.sites.map((s) => [
             esc(s.label),
             num(s.lat, 2),
             num(s.lon, 2),
             num(s.risk),
             esc(s.band ?? '–'),
+            esc(s.answeredBy || '–'),
+            esc(s.time ?? '–'),
           ]),
         ),
       ].join(''),
@@ -193,6 +195,7 @@ ${
             'rejected',
             'stored',
             'model',
+            'local inferences',
           ],
           c.agents.map((a) => [
             esc(a.id),
@@ -208,7 +211,8 @@ ${
             count(a.dropped),
             count(a.rejected),
             a.stored === null ? '–' : count(a.stored),
-            esc(a.modelVersion ?? '–'),
+            esc(a.modelVersion ? `v${a.modelVersion}` : 'none'),
+            count(a.inferences),
           ]),
         ),
         c.received

@@ -121,6 +121,8 @@ export interface AgentCounts {
   dropped: number;
   rejected: number;
   modelVersion: string | null;
+  /** Local model runs on the gateway. */
+  inferences: number;
   stored: number | null;
 }
 

@@ -39,6 +39,9 @@ export interface MapSite {
   label: string;
   band: string | null;
   risk: number | null;
+  /** Who answered (variant, model version, degraded), for the table under the map. */
+  answeredBy?: string;
+  time?: string | null;
 }
 
 /**

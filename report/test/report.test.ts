@@ -81,6 +81,7 @@ const edgeSnapshot = (
     { name: 'reefguard_edge_published_total', labels: { broker: 'nats' }, value: sent },
     { name: 'reefguard_edge_published_total', labels: { broker: 'mqtt' }, value: sent },
     { name: 'reefguard_edge_queue_depth', labels: {}, value: 0 },
+    { name: 'reefguard_edge_inferences_total', labels: {}, value: sent - 1 },
     { name: 'reefguard_edge_model_info', labels: { name: MODEL, version, sha256: 'x' }, value: 1 },
   ],
 });
@@ -247,7 +248,14 @@ async function syntheticStateDir(options: { storedB?: number } = {}): Promise<st
         {
           type: 'Feature',
           geometry: { type: 'Point', coordinates: [145.5, -14.7] },
-          properties: { site_id: 'pixel-10', risk: 0.81, band: 'severe' },
+          properties: {
+            site_id: 'pixel-10',
+            risk: 0.81,
+            band: 'severe',
+            variant: 'champion',
+            model_version: '2',
+            degraded: false,
+          },
         },
         {
           type: 'Feature',
@@ -299,13 +307,14 @@ describe('report - from a state dir with known numbers', () => {
     expect(html).toMatch(/<td>malformed_json<\/td><td>1<\/td>/);
     expect(html).toContain('applied 200, duplicate 0, late 0, quarantined 3');
     expect(html).toMatch(
-      /<td>gw-a<\/td><td>pixel-10<\/td><td>buoy-a<\/td><td>120<\/td><td>nats 120, mqtt 120<\/td>/,
+      /<td>gw-a<\/td><td>pixel-10<\/td><td>buoy-a<\/td><td>120<\/td><td>nats 120, mqtt 120<\/td><td>0<\/td><td>0<\/td><td>0<\/td><td>120<\/td><td>v2<\/td><td>119<\/td>/,
     );
 
     // Risk map: the two sites drawn over the shipped reef cells, coloured by band.
     const map = /<svg[^>]*class="risk-map"[\s\S]*?<\/svg>/.exec(html)?.[0] ?? '';
     expect(map).toContain('pixel-10 0.81');
     expect(map).toContain('fill="#d62728"');
+    expect(html).toContain('<td>severe</td><td>champion v2</td>');
     expect(map).toContain('pixel-20 0.12');
     expect(data.riskMap.ok && data.riskMap.value.reefCells.length).toBeGreaterThan(500);
 
