@@ -17,6 +17,7 @@ COPY core/package.json core/
 COPY edge-agent/package.json edge-agent/
 COPY stream-processor/package.json stream-processor/
 COPY serving/package.json serving/
+COPY report/package.json report/
 COPY test/package.json test/
 RUN pnpm install --frozen-lockfile --reporter=append-only
 COPY reefguard ./
