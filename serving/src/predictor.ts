@@ -76,16 +76,6 @@ export function freshnessProblem(
   return null;
 }
 
-/** Checks the age of a site's features; throws FeaturesUnavailableError with the reason. */
-export function checkFreshness(
-  siteId: string,
-  features: OnlineFeatures,
-  options: PredictOptions,
-): asserts features is NonNullable<OnlineFeatures> {
-  const problem = freshnessProblem(siteId, features, options);
-  if (problem) throw new FeaturesUnavailableError(problem.message, problem.reason);
-}
-
 function alertAndDhw(values: Record<string, number | null>): { alert: number; dhw: number } {
   const dhw = values.dhw ?? 0;
   // The stored CRW alert level when the stream processor wrote one, else core's CRW rule.
