@@ -1,6 +1,6 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readStack, stackEnv } from '@reefguard/core';
+import { readStack, stackEnv, writeScrapeTargets } from '@reefguard/core';
 import { COMMANDS } from '@reefguard/core/cli/commands';
 import { type CounterSnapshot, writeCounterSnapshot } from './counters.js';
 import { fleetState, MAX_AGENT_RESTARTS, startGateways } from './demo-fleet.js';
@@ -109,14 +109,21 @@ export async function runDemo(
       await readFile(join(stateDir, 'services', 'services.json'), 'utf8'),
     ) as Record<string, unknown>;
     const mlflowUrl = typeof stackFile.mlflowUrl === 'string' ? stackFile.mlflowUrl : null;
-    const slack = env.REEFGUARD_SLACK_WEBHOOK_URL
+    const monitoring = monitoringOf(stackFile);
+    // The stack's Slack stand-in (Alertmanager posts there too) when it has one, else the demo's.
+    const slack = monitoring.slackReceiverUrl
       ? null
       : await startSlackReceiver(join(stateDir, 'slack', 'messages.jsonl'));
     if (slack) closers.push(() => slack.close());
-    const slackUrl = env.REEFGUARD_SLACK_WEBHOOK_URL ?? (slack as { url: string }).url;
-    progress.info(
-      `Slack webhook receiver: ${slackUrl} -> ${join(stateDir, 'slack', 'messages.jsonl')}`,
-    );
+    const slackUrl = monitoring.slackReceiverUrl ?? (slack as { url: string }).url;
+    const slackLog = monitoring.slackRecordFile ?? join(stateDir, 'slack', 'messages.jsonl');
+    const slackCount = async () =>
+      (await readFile(slackLog, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+    progress.info(`Slack webhook receiver: ${slackUrl} -> ${slackLog}`);
+    if (monitoring.prometheusUrl)
+      progress.info(
+        `Prometheus ${monitoring.prometheusUrl}, Alertmanager ${monitoring.alertmanagerUrl ?? '-'}`,
+      );
     const recorder: EventRecorder = await startEventRecorder({ natsUrl: stack.natsUrl, stateDir });
     closers.push(() => recorder.close());
     const childEnv = { ...env, REEFGUARD_SLACK_WEBHOOK_URL: slackUrl };
@@ -227,6 +234,7 @@ export async function runDemo(
       },
     );
     progress.info('ready');
+    await registerTargets(monitoring, 'serving', 'serving', [{ url: apiUrl }], progress);
 
     progress.step('stream processor (drift against the champion card), retrain worker');
     const processorPort = await freePort();
@@ -251,6 +259,13 @@ export async function runDemo(
       timeoutMs: 60_000,
       signal: options.signal,
     });
+    await registerTargets(
+      monitoring,
+      'stream-processor',
+      'stream-processor-0',
+      [{ url: `http://127.0.0.1:${processorPort}`, labels: { instance_name: '0' } }],
+      progress,
+    );
 
     await waitFor('replay files', async () => !supervisor.alive('replay'), {
       timeoutMs: 300_000,
@@ -297,6 +312,20 @@ export async function runDemo(
       out,
       childEnv,
     );
+    for (const agent of agents) {
+      await registerTargets(
+        monitoring,
+        'edge-agent',
+        agent.gateway.agentId,
+        [
+          {
+            url: agent.healthUrl,
+            labels: { agent_id: agent.gateway.agentId, site_id: agent.gateway.pixel.siteId },
+          },
+        ],
+        progress,
+      );
+    }
     const total = gateways.reduce((sum, g) => sum + g.readings, 0);
     let lastLine = 0;
     await waitFor(
@@ -307,7 +336,7 @@ export async function runDemo(
           lastLine = Date.now();
           const drift = (await readEvents(stateDir, 'drift')).length;
           progress.info(
-            `sent ${state.sent}/${total}, unsent ${state.queued}, processed ${state.processed}, drift checks ${drift}, Slack ${slack?.received() ?? '?'}`,
+            `sent ${state.sent}/${total}, unsent ${state.queued}, processed ${state.processed}, drift checks ${drift}, Slack ${await slackCount()}`,
           );
         }
         return state.sent === total && state.queued === 0 && state.processed >= total
@@ -367,6 +396,21 @@ export async function runDemo(
         });
       }
     }
+    if (monitoring.prometheusUrl) {
+      const alerts = await fetch(`${monitoring.prometheusUrl}/api/v1/alerts`).then(
+        (r) => r.text(),
+        () => null,
+      );
+      if (alerts) await writeFile(join(stateDir, 'prometheus-alerts.json'), alerts);
+    }
+    // The stack's data goes with `services stop`: keep its Slack record with the run.
+    if (monitoring.slackRecordFile) {
+      await mkdir(join(stateDir, 'slack'), { recursive: true });
+      await copyFile(
+        monitoring.slackRecordFile,
+        join(stateDir, 'slack', 'stack-receiver.jsonl'),
+      ).catch(() => undefined);
+    }
     const processorSamples = await scrape(processorMetrics);
     if (processorSamples) {
       const snapshot: CounterSnapshot = {
@@ -406,9 +450,9 @@ export async function runDemo(
       `MLflow        ${mlflowUrl ? `${mlflowUrl} (UI and registry)` : `sqlite store ${join(stateDir, 'mlflow', 'mlflow.db')} (mlflow ui --backend-store-uri sqlite:///${join(stateDir, 'mlflow', 'mlflow.db')})`}`,
     );
     progress.info(
-      `Prometheus    ${typeof stackFile.prometheusUrl === 'string' ? stackFile.prometheusUrl : 'not in this build of the local stack'}`,
+      `Prometheus    ${monitoring.prometheusUrl ?? 'not in this build of the local stack'}${monitoring.alertmanagerUrl ? `, Alertmanager ${monitoring.alertmanagerUrl}` : ''}${options.keep ? '' : ' (stopped with the demo)'}`,
     );
-    progress.info(`Slack log     ${join(stateDir, 'slack', 'messages.jsonl')}`);
+    progress.info(`Slack log     ${join(stateDir, 'slack')} (${await slackCount()} messages)`);
     progress.info(`logs          ${join(out, 'logs')}`);
     progress.info(`loop          ${loop}`);
     if (options.keep) {
@@ -454,4 +498,38 @@ async function writeDemoPolicy(root: string, out: string, progress: Progress): P
   }
   progress.info(`every other gate and the canary rules as in models/promotion-policy.json`);
   return path;
+}
+
+interface MonitoringUrls {
+  prometheusUrl?: string;
+  alertmanagerUrl?: string;
+  scrapeTargetsDir?: string;
+  slackReceiverUrl?: string;
+  slackRecordFile?: string;
+}
+
+/** What of the monitoring stack `services start` ran (nothing in a build without it). */
+function monitoringOf(stackFile: Record<string, unknown>): MonitoringUrls {
+  const pick = (key: keyof MonitoringUrls) =>
+    typeof stackFile[key] === 'string' ? { [key]: stackFile[key] as string } : {};
+  return {
+    ...pick('prometheusUrl'),
+    ...pick('alertmanagerUrl'),
+    ...pick('scrapeTargetsDir'),
+    ...pick('slackReceiverUrl'),
+    ...pick('slackRecordFile'),
+  };
+}
+
+/** Tells the stack's Prometheus about one process (file_sd), when the stack has Prometheus. */
+async function registerTargets(
+  monitoring: MonitoringUrls,
+  job: 'serving' | 'stream-processor' | 'edge-agent',
+  name: string,
+  targets: { url: string; labels?: Record<string, string> }[],
+  progress: Progress,
+) {
+  if (!monitoring.scrapeTargetsDir) return;
+  await writeScrapeTargets(monitoring.scrapeTargetsDir, job, name, targets);
+  progress.info(`Prometheus scrapes ${job} ${name}`);
 }

@@ -8,7 +8,14 @@ import {
   type CountsPart,
   str,
 } from './report-data.js';
-import { missing, present, readJsonLines, type Section } from './sections.js';
+import {
+  listDir,
+  missing,
+  present,
+  readJsonFile,
+  readJsonLines,
+  type Section,
+} from './sections.js';
 
 export function countsPart(
   snapshots: Section<CounterSnapshot[]>,
@@ -83,14 +90,44 @@ export function countsPart(
   });
 }
 
+/**
+ * Slack messages from every record under `slack/`: the demo's receiver writes
+ * `{received_at, body}`, the stack's (Alertmanager posts there too) `{receivedAt, payload}`.
+ * Plus the Prometheus alerts active at the end of the run, when they were kept.
+ */
 export async function alertsPart(stateDir: string): Promise<Section<AlertsPart>> {
-  const path = join(stateDir, 'slack', 'messages.jsonl');
-  const lines = (await readJsonLines(path)).map(asRecord);
-  if (lines.length === 0) return missing(`no Slack message reached the local receiver (${path})`);
-  return present({
-    messages: lines.map((l) => {
-      const body = asRecord(l.body);
-      return { at: str(l.received_at) ?? '', text: str(body.text) ?? JSON.stringify(l.body) };
-    }),
-  });
+  const dir = join(stateDir, 'slack');
+  const messages: AlertsPart['messages'] = [];
+  for (const name of (await listDir(dir)).filter((n) => n.endsWith('.jsonl'))) {
+    for (const line of (await readJsonLines(join(dir, name))).map(asRecord)) {
+      const body = asRecord(line.body ?? line.payload);
+      const attachments = Array.isArray(body.attachments) ? body.attachments.map(asRecord) : [];
+      const text = [str(body.text), ...attachments.map((a) => str(a.title) ?? str(a.text))]
+        .filter((t): t is string => t !== null && t !== '')
+        .join(' | ');
+      messages.push({
+        at: str(line.received_at) ?? str(line.receivedAt) ?? '',
+        text: text || JSON.stringify(body),
+        from: name,
+      });
+    }
+  }
+  messages.sort((a, b) => a.at.localeCompare(b.at));
+  const alerts = asRecord(
+    asRecord(await readJsonFile(join(stateDir, 'prometheus-alerts.json'))).data,
+  );
+  const firing = (Array.isArray(alerts.alerts) ? alerts.alerts.map(asRecord) : []).map((a) => ({
+    name: String(asRecord(a.labels).alertname ?? ''),
+    state: String(a.state ?? ''),
+    labels: Object.entries(asRecord(a.labels))
+      .filter(([k]) => k !== 'alertname')
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(' '),
+  }));
+  if (messages.length === 0 && firing.length === 0) {
+    return missing(
+      `no Slack message reached a local receiver (${dir}) and no Prometheus alert was kept`,
+    );
+  }
+  return present({ messages, prometheusAlerts: firing });
 }

@@ -229,11 +229,25 @@ ${
           : '<p>Quarantined: 0.</p>',
       ].join(''),
     ),
-    section('alerts', 'Slack alerts received', data.alerts, (a) =>
-      table(
-        ['received', 'text'],
-        a.messages.map((m) => [esc(m.at), esc(m.text)]),
-      ),
+    section(
+      'alerts',
+      'Alerts: Slack messages received, Prometheus alerts at the end',
+      data.alerts,
+      (a) =>
+        [
+          a.messages.length
+            ? table(
+                ['received', 'text', 'receiver record'],
+                a.messages.map((m) => [esc(m.at), esc(m.text), esc(m.from)]),
+              )
+            : '<p>No Slack message was received.</p>',
+          a.prometheusAlerts.length
+            ? table(
+                ['Prometheus alert', 'state', 'labels'],
+                a.prometheusAlerts.map((p) => [esc(p.name), esc(p.state), esc(p.labels)]),
+              )
+            : '<p>No Prometheus alert was active at the end (or none was kept).</p>',
+        ].join(''),
     ),
   ];
   return `<!doctype html>
@@ -295,6 +309,11 @@ export function summarizeReport(data: ReportData): string[] {
     (c) =>
       `sent ${c.sent}, stored ${c.stored}, quarantined ${c.quarantined.reduce((s, q) => s + q.count, 0)}: sent == stored ${c.sentEqualsStored ? 'PASS' : 'FAIL'}`,
   );
-  say('slack', data.alerts, (a) => `${a.messages.length} messages`);
+  say(
+    'alerts',
+    data.alerts,
+    (a) =>
+      `${a.messages.length} Slack messages, ${a.prometheusAlerts.filter((p) => p.state === 'firing').length} Prometheus alerts firing at the end`,
+  );
   return lines;
 }

@@ -140,7 +140,9 @@ export interface CountsPart {
 }
 
 export interface AlertsPart {
-  messages: { at: string; text: string }[];
+  messages: { at: string; text: string; from: string }[];
+  /** Prometheus alerts active when the run ended (pending or firing). */
+  prometheusAlerts: { name: string; state: string; labels: string }[];
 }
 
 export interface GatherOptions {

@@ -273,8 +273,30 @@ async function syntheticStateDir(options: { storedB?: number } = {}): Promise<st
         received_at: '2026-01-01T00:03:02Z',
         body: { text: 'Drift: dhw PSI 0.87 > 0.3, retrain requested' },
       },
-      { received_at: '2026-01-01T00:06:00Z', body: { text: 'Alertmanager: FeatureDrift firing' } },
     ]),
+  );
+  // The stack's receiver (Alertmanager posts there) records in its own shape.
+  await writeFile(
+    join(dir, 'slack/stack-receiver.jsonl'),
+    lines([
+      {
+        receivedAt: '2026-01-01T00:06:00Z',
+        path: '/services/T0/B0/x',
+        payload: { attachments: [{ title: '[FIRING:1] FeatureDrift (dhw)' }] },
+      },
+    ]),
+  );
+  await writeFile(
+    join(dir, 'prometheus-alerts.json'),
+    JSON.stringify({
+      status: 'success',
+      data: {
+        alerts: [
+          { labels: { alertname: 'FeatureDrift', feature: 'dhw' }, state: 'firing' },
+          { labels: { alertname: 'EdgeBacklogAgeHigh', agent_id: 'gw-b' }, state: 'pending' },
+        ],
+      },
+    }),
   );
   return dir;
 }
@@ -345,6 +367,13 @@ describe('report - from a state dir with known numbers', () => {
     expect(lineage?.trainingSets[0]?.dataVersion).toBe(DATA_VERSION);
 
     expect(html).toContain('Drift: dhw PSI 0.87 &gt; 0.3, retrain requested');
+    expect(html).toMatch(
+      /00:06:00Z<\/td><td>\[FIRING:1\] FeatureDrift \(dhw\)<\/td><td>stack-receiver\.jsonl/,
+    );
+    expect(html).toContain('<td>FeatureDrift</td><td>firing</td><td>feature=dhw</td>');
+    expect(summarizeReport(data)).toContain(
+      'alerts: 2 Slack messages, 1 Prometheus alerts firing at the end',
+    );
     expect(summarizeReport(data)).toContain(
       'readings: sent 200, stored 200, quarantined 3: sent == stored PASS',
     );
@@ -416,7 +445,7 @@ describe('report - from a state dir with known numbers', () => {
       'data-missing="rollout">Not available: no promotion, canary or rollback decision',
     );
     expect(html).toContain(
-      'data-missing="alerts">Not available: no Slack message reached the local receiver',
+      'data-missing="alerts">Not available: no Slack message reached a local receiver',
     );
   });
 
