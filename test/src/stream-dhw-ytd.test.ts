@@ -25,9 +25,11 @@ describe('stream processor - dhw_max_ytd (year-to-date maximum DHW) in both stor
         monthlyMeanC: [...climatology.monthlyMeanAt(0)],
       },
     ]);
+    // Batches of at most 5 readings (days): every day gets its feature row. A batch spanning
+    // more than MAX_RECOMPUTE_DAYS of a site (a backlog) computes only its last days.
     harness = await startIsolatedProcessor(
       { natsUrl, redisUrl },
-      { sites, heat: createCrwHeatStress() },
+      { sites, heat: createCrwHeatStress(), maxBatch: 5 },
     );
     csv = parseCsvColumns(
       await readFile(new URL('lizard_island_pixel_2015_2024.csv', FIXTURES), 'utf8'),
