@@ -268,6 +268,14 @@ describe('serving routes - real Redis, real ONNX sessions', () => {
       /reefguard_inference_latency_seconds_bucket\{le="0.01",variant="champion",model_version="1",status="ok"\} [1-9]/,
     );
     expect(text).toMatch(/reefguard_feature_fetch_latency_seconds_count\{status="ok"\} [1-9]/);
+    // The latest answer per site for the geomap, coordinates as labels.
+    const predicted = (
+      await t.app.inject({ method: 'POST', url: '/v1/predict', payload: { site_id: hot } })
+    ).json();
+    const labels = `site_id="${hot}",site_name="Test Reef 0",lat="-14",lon="145"`;
+    const after = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(after).toContain(`reefguard_site_risk{${labels}} ${predicted.risk}`);
+    expect(after).toContain(`reefguard_site_alert_level{${labels}} 3`);
     expect(text).toMatch(
       /reefguard_model_info\{alias="champion",name="reefguard-bleaching-risk",version="1",sha256="[0-9a-f]{64}"\} 1/,
     );

@@ -171,6 +171,11 @@ function recordSiteRisk(app: FastifyInstance, registry: Registry) {
     registers: [registry],
   });
   const newestMs = new Map<string, number>();
+  // Per-site gauge children, looked up once: a set with a label object hashes four labels.
+  const children = new Map<
+    string,
+    { risk: Gauge.Internal<string>; alert: Gauge.Internal<string> }
+  >();
   const record = (answer: RiskAnswer) => {
     const { site_id: siteId, risk: value, alert_level: level, time } = answer;
     if (typeof siteId !== 'string' || typeof value !== 'number' || typeof time !== 'string') return;
@@ -178,18 +183,27 @@ function recordSiteRisk(app: FastifyInstance, registry: Registry) {
     const timeMs = Date.parse(time);
     if (!(timeMs >= (newestMs.get(siteId) ?? Number.NEGATIVE_INFINITY))) return;
     newestMs.set(siteId, timeMs);
-    const site = app.sites.get(siteId);
-    const labels = {
-      site_id: siteId,
-      site_name: site.name,
-      lat: String(site.lat),
-      lon: String(site.lon),
-    };
-    risk.set(labels, value);
-    if (typeof level === 'number') alertLevel.set(labels, level);
+    let child = children.get(siteId);
+    if (!child) {
+      const site = app.sites.get(siteId);
+      const labels = {
+        site_id: siteId,
+        site_name: site.name,
+        lat: String(site.lat),
+        lon: String(site.lon),
+      };
+      child = { risk: risk.labels(labels), alert: alertLevel.labels(labels) };
+      children.set(siteId, child);
+    }
+    child.risk.set(value);
+    if (typeof level === 'number') child.alert.set(level);
   };
-  app.addHook('preSerialization', async (request, reply, payload: unknown) => {
-    if (reply.statusCode !== 200 || typeof payload !== 'object' || payload === null) return payload;
+  // A callback hook: an async one would cost every request of the app a promise.
+  app.addHook('preSerialization', (request, reply, payload: unknown, done) => {
+    if (reply.statusCode !== 200 || typeof payload !== 'object' || payload === null) {
+      done(null, payload);
+      return;
+    }
     const body = payload as {
       predictions?: RiskAnswer[];
       features?: Array<{ properties?: RiskAnswer }>;
@@ -205,6 +219,6 @@ function recordSiteRisk(app: FastifyInstance, registry: Registry) {
         for (const feature of body.features ?? []) record(feature.properties ?? {});
         break;
     }
-    return payload;
+    done(null, payload);
   });
 }
