@@ -171,37 +171,52 @@ function stepRun(
   const window = s.window;
   const levels = s.levels;
   const { hotspot, dhw, alertLevel, alertLevel7dMax } = out;
+  // Module constants as locals: imported and module-level bindings are loaded (and checked for
+  // initialisation) on every use; locals are registers and fold into the compare instructions.
+  const kelvinAbove = KELVIN_DETECT_THRESHOLD;
+  const kelvin = KELVIN_OFFSET;
+  const validMin = SST_VALID_MIN_C;
+  const validMax = SST_VALID_MAX_C;
+  const missing = MISSING_SLOT;
+  const slotToWindow = SLOT_TO_WINDOW;
+  const dhwMin = DHW_MIN_HUNDREDTHS;
+  const maxHundredths = MAX_HUNDREDTHS;
+  const oneDay = ONE_DAY;
+  const sumMask = SUM_MASK;
+  const oneFourteenth = ONE_FOURTEENTH;
+  const dhwStep = DHW_STEP_HUNDREDTHS;
+  const dhwTop = DHW_TOP_HUNDREDTHS;
   for (let p = from; p < to; p++) {
     const q = p + offset;
     let sst = sstC[p]!;
-    if (sst > KELVIN_DETECT_THRESHOLD) sst -= KELVIN_OFFSET;
+    if (sst > kelvinAbove) sst -= kelvin;
     let w = window[q]!;
     // Today's slot still holds the day 84 days ago: it leaves the window now.
     const old = ring[base + p]!;
-    if (old !== MISSING_SLOT) w -= old + SLOT_TO_WINDOW;
+    if (old !== missing) w -= old + slotToWindow;
     const anomaly = (sst - mmm[q]!) * 100;
     let code = 0; // alert level + 1 of today, 0 when missing
     // NaN fails every comparison: missing SST and fill values take the `else`.
-    if (sst >= SST_VALID_MIN_C && sst <= SST_VALID_MAX_C) {
+    if (sst >= validMin && sst <= validMax) {
       const hs = Math.round(anomaly) | 0;
-      const contribution = hs < DHW_MIN_HUNDREDTHS ? 0 : Math.min(hs, MAX_HUNDREDTHS);
+      const contribution = hs < dhwMin ? 0 : Math.min(hs, maxHundredths);
       ring[base + p] = contribution + 1;
-      w += contribution + ONE_DAY;
+      w += contribution + oneDay;
       hotspot[p] = hs > 0 ? hs * 0.01 : 0;
-      const dhwHundredths = ((2 * (w & SUM_MASK) + 7) * ONE_FOURTEENTH) | 0;
+      const dhwHundredths = ((2 * (w & sumMask) + 7) * oneFourteenth) | 0;
       dhw[p] = dhwHundredths * 0.01;
       code =
         hs <= 0
           ? 1
-          : hs < DHW_MIN_HUNDREDTHS
+          : hs < dhwMin
             ? 2
-            : dhwHundredths < DHW_TOP_HUNDREDTHS
-              ? 3 + ((dhwHundredths / DHW_STEP_HUNDREDTHS) | 0)
+            : dhwHundredths < dhwTop
+              ? 3 + ((dhwHundredths / dhwStep) | 0)
               : 8;
     } else {
-      ring[base + p] = MISSING_SLOT;
+      ring[base + p] = missing;
       hotspot[p] = Number.NaN;
-      dhw[p] = w >= ONE_DAY ? (((2 * (w & SUM_MASK) + 7) * ONE_FOURTEENTH) | 0) * 0.01 : Number.NaN;
+      dhw[p] = w >= oneDay ? (((2 * (w & sumMask) + 7) * oneFourteenth) | 0) * 0.01 : Number.NaN;
     }
     window[q] = w;
     // code - 1 wraps 0 (missing) to 255 = ALERT_LEVEL_MISSING in the Uint8Array.
