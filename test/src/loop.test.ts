@@ -551,4 +551,59 @@ describe('closed loop - drift -> retrain -> register -> challenger -> canary (cl
       .toEqual(['canary', 'promote']);
     expect(agent.slot.current()?.sha256).toBe(sha);
   }, 90_000);
+
+  it('a version whose predictions fail is rolled back after its canary; the cohort agent refuses it and keeps the champion', async () => {
+    // Injected degradation: a registered model whose session answers NaN for every row.
+    const version = await registerVersion(mlflow.url, 'nan', (card) => {
+      for (const event of card.metrics.held_out_events) event.event = `gbr-${event.event}`;
+    });
+    const champion = (await promotion.registry.getAlias('champion')) as string;
+    const championSha = (await promotion.registry.readCard(champion)).files.model.sha256;
+    const trace = `trace-loop-${process.pid}-broken`;
+    const now = new Date().toISOString();
+    const result: RetrainResult = {
+      schema_version: 1,
+      id: `result/broken-${process.pid}`,
+      request_id: `broken-${process.pid}`,
+      trace_id: trace,
+      status: 'succeeded',
+      model_name: MODEL_NAME,
+      model_version: version,
+      data_version: 'fixture',
+      threshold: 0.5,
+      metrics: {
+        model: { f1: 0.9, auroc: 0.9, pr_auc: 0.9, brier: 0.1 },
+        crw_baseline: { f1: 0.6, auroc: null, pr_auc: null, brier: 0.2 },
+      },
+      held_out_events: [],
+      training_seconds: 1,
+      started_at: now,
+      finished_at: now,
+    };
+    nc.publish(natsSubjects.retrainResults, JSON.stringify(result));
+    await expect
+      .poll(() => stages(trace), { timeout: 30_000 })
+      .toEqual(['challenger', 'canary-open']);
+    // The agent's smoke prediction catches it: it never swaps.
+    await expect.poll(() => announcements.filter((a) => a.trace_id === trace).length).toBe(1);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(agent.slot.current()?.sha256).toBe(championSha);
+    // In serving every challenger request fails over to the champion: no request fails.
+    const variants = await drive();
+    expect(variants.champion).toBe(sites.length);
+    await expect
+      .poll(() => stages(trace), { timeout: WINDOW_MS + 20_000, interval: 200 })
+      .toEqual(['challenger', 'canary-open', 'rolled-back']);
+    const back = decisions.find((d) => d.trace_id === trace && d.stage === 'rolled-back');
+    expect(back?.gates.find((g) => g.gate === 'canary_error_rate')?.passed).toBe(false);
+    expect(back?.canary?.challenger?.error_rate).toBe(1);
+    expect(back?.canary?.challenger?.requests).toBeGreaterThanOrEqual(20);
+    expect(await promotion.registry.getAlias('champion')).toBe(champion);
+    expect(await promotion.registry.getAlias('challenger')).toBeNull();
+    await expect
+      .poll(() => announcements.filter((a) => a.trace_id === trace).map((a) => a.decision))
+      .toEqual(['canary', 'rollback']);
+    expect(announcements.at(-1)).toMatchObject({ alias: 'champion', version: champion });
+    expect(agent.slot.current()?.sha256).toBe(championSha);
+  }, 90_000);
 });
