@@ -16,6 +16,7 @@ mid=$(date +%s.%N)
 $py -m reefguard_trainer train --training-set "$set_dir" --threads 2 >"$work/train.txt"
 end=$(date +%s.%N)
 cat "$work/tune.json" "$work/train.txt"
+echo "load average at the end (2-core goal; a shared machine inflates both times): $(cut -d' ' -f1-3 /proc/loadavg)"
 awk -v a="$start" -v b="$mid" -v c="$end" 'BEGIN {
   tune = b - a; train = c - b; total = c - a; goal = 600
   printf "tune (%s trials): %.1f s   train: %.1f s   together: %.1f s   goal: %d s   ratio: %.2f\n",

@@ -30,6 +30,13 @@ class VitParams:
     """Training rows per fit (a seeded subsample): keeps CPU training in seconds."""
 
 
+def torch_threads(threads: int) -> int:
+    """One intra-op thread: the model is too small for a second one to pay off, and on a
+    shared 2-core machine OpenMP barriers spin against other work (measured under load: a
+    6,000-row fit took 73 s on 2 threads, 10 s on 1)."""
+    return max(1, min(threads, 1))
+
+
 class ChipVit(nn.Module):
     mean: torch.Tensor
     std: torch.Tensor
@@ -73,7 +80,7 @@ def fit_vit(
     offset: np.ndarray | None = None,
 ) -> ChipVit:
     torch.manual_seed(seed)
-    torch.set_num_threads(threads)
+    torch.set_num_threads(torch_threads(threads))
     torch.use_deterministic_algorithms(True)
     rng = np.random.default_rng(seed)
     index = np.arange(len(y))
@@ -107,7 +114,7 @@ def fit_vit(
 
 
 def predict_vit_logit(model: ChipVit, chips: np.ndarray, threads: int) -> np.ndarray:
-    torch.set_num_threads(threads)
+    torch.set_num_threads(torch_threads(threads))
     out = []
     with torch.no_grad():
         for start in range(0, len(chips), 4096):
