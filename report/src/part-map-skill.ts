@@ -38,8 +38,13 @@ export async function riskMapPart(stateDir: string, root: string): Promise<Secti
       risk: typeof p.risk === 'number' ? p.risk : null,
       answeredBy: [
         p.variant,
-        p.model_version && `v${String(p.model_version)}`,
-        p.degraded === true && 'degraded',
+        // A numbered model version reads "v2"; the CRW fallback names itself.
+        typeof p.model_version === 'string' && p.model_version !== p.variant
+          ? /^\d+$/.test(p.model_version)
+            ? `v${p.model_version}`
+            : p.model_version
+          : null,
+        p.degraded === true ? 'degraded' : null,
       ]
         .filter((x): x is string => typeof x === 'string' && x !== '')
         .join(' '),

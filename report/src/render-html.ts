@@ -189,7 +189,7 @@ ${
             'site',
             'station',
             'sent',
-            'acked',
+            'broker acks (publishes, retries included)',
             'queue left',
             'dropped',
             'rejected',
