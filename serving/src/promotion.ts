@@ -74,6 +74,8 @@ export function rolloutStage(decision: Decision): RolloutDecision['stage'] | nul
     case 'canary-rollback':
       return decision.applied ? 'rolled-back' : null;
     default: {
+      // Decided elsewhere (another replica's window): nothing happened here to tell.
+      if (decision.gates.some((g) => g.gate === 'still_challenger' && !g.passed)) return null;
       if (decision.target === 'challenger') return decision.applied ? 'challenger' : 'rejected';
       if (decision.applied) return 'promoted';
       const canaryGates = decision.gates.filter((g) => g.gate.startsWith('canary_'));
@@ -228,6 +230,18 @@ export async function promote(
     }),
     ...(request.extraGates ?? []),
   ];
+  if (action === 'canary-promote') {
+    // Every replica judges its own window; only the first decision may move an alias.
+    const challenger = await registry.getAlias('challenger');
+    gates.push({
+      gate: 'still_challenger',
+      passed: challenger === version,
+      detail:
+        challenger === version
+          ? `${version} is the challenger`
+          : `the canary of ${version} was already decided (challenger is ${challenger ?? 'unset'})`,
+    });
+  }
   if (gates.every((g) => g.passed) && !base.dry_run) {
     // Fetch first: an alias never points at a version whose files do not check out.
     gates.push(
@@ -315,6 +329,22 @@ export async function rollback(
     return decision;
   }
   const traceId = request.traceId ?? randomUUID();
+  if (action === 'canary-rollback') {
+    // A canary window closing with no challenger left was decided elsewhere (another replica
+    // or an operator): it must not undo that by restoring an older champion.
+    return record(deps, {
+      action,
+      target: 'challenger',
+      name: await modelName(deps, champion),
+      version: null,
+      previous: null,
+      applied: false,
+      dry_run: false,
+      gates: request.gates ?? [],
+      reason: `no challenger left to withdraw: the canary was already decided; champion stays on ${champion ?? 'nothing'}`,
+      trace_id: traceId,
+    });
+  }
   const promotions = (await deps.audit.read()).filter(
     (d) => d.target === 'champion' && d.applied && d.version === champion && d.previous !== null,
   );

@@ -140,6 +140,7 @@ describe('canary window - decides by itself when it closes', () => {
         'canary_traffic',
         'canary_error_rate',
         'canary_latency',
+        'still_challenger',
         'artifact_sha256',
       ]);
     } finally {

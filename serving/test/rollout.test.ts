@@ -16,6 +16,7 @@ import {
 } from '@reefguard/core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAnnouncer } from '../src/announcer.js';
+import { promote, rollback } from '../src/promotion.js';
 import { evaluateGates, loadPolicy } from '../src/promotion-policy.js';
 import { ensureLoopStreams } from '../src/retrain-results.js';
 import { type RolloutController, startRolloutController } from '../src/rollout.js';
@@ -223,6 +224,28 @@ describe('rollout controller - retrain results to challenger, canary, promotion 
     });
     expect(await t.registry.getAlias('challenger')).toBeNull();
     expect(await t.registry.getAlias('champion')).toBe('2');
+  });
+
+  it('a window closing after the canary was decided elsewhere (another replica) changes nothing', async () => {
+    const before = decisions.length;
+    const healthy = [{ gate: 'canary_error_rate', passed: true, detail: 'ok' }];
+    const late = await promote(t.promotion, {
+      to: 'champion',
+      version: '2',
+      action: 'canary-promote',
+      extraGates: healthy,
+    });
+    expect(late.applied).toBe(false);
+    expect(late.gates.find((g) => g.gate === 'still_challenger')?.passed).toBe(false);
+    const unhealthy = await rollback(t.promotion, {
+      action: 'canary-rollback',
+      reason: 'this replica saw errors',
+    });
+    expect(unhealthy).toMatchObject({ applied: false, version: null });
+    // The champion the first decision promoted stays; nobody is told anything new.
+    expect(await t.registry.getAlias('champion')).toBe('2');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(decisions.length).toBe(before);
   });
 
   it('a challenger whose every prediction fails is rolled back when its window closes', async () => {
