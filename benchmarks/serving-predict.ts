@@ -27,6 +27,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const MODEL = join(ROOT, 'serving/test/fixtures/models/v1');
 const VENV_BIN = join(ROOT, 'trainer/.venv/bin');
 const SITES = 200;
+const P99_GOAL_MS = 10;
 // `--rate N --connections N --duration S` change the load (defaults: the issue's goal setting).
 const { values: flags } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--server'),
@@ -395,6 +396,12 @@ async function main() {
     console.log(
       `reefguard p99 at ${RATE} req/s: ${ours_.pacedP99} ms autocannon, ${ours_.p99.toFixed(2)} ms open loop (goal < 10 ms)`,
     );
+    if (calibration.p99 >= P99_GOAL_MS) {
+      // An empty server missing the goal means the machine, not serving, set the tail.
+      console.log(
+        `machine too busy to judge the p99 goal: the empty server's own p99 is ${calibration.p99.toFixed(1)} ms (>= ${P99_GOAL_MS} ms); rerun on a quiet machine`,
+      );
+    }
   } finally {
     for (const child of children) {
       if (child.pid && child.exitCode === null) {
