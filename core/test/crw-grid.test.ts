@@ -87,33 +87,44 @@ describe('crw grid - worker threads give the single-thread numbers', () => {
     expect(single.dhw.filter(Number.isNaN).length).toBeGreaterThan(150 * 24 * 60);
   });
 
-  it('createCrwGridUpdater with 2 threads, day by day, copying plain arrays', async () => {
+  it('createCrwGridUpdater with 2 threads, day by day, copying plain arrays; refuses misuse', async () => {
     const updater = createCrwGridUpdater(createCrwState(input.mmmC), options);
     expect(updater.threads).toBe(2);
     const out = createCrwDayOutput(input.pixels);
+    const sstOf = (t: number) => input.sstC.subarray(t * input.pixels, (t + 1) * input.pixels);
     try {
       for (let t = 0; t < input.days.length; t++) {
-        await updater.step(
-          input.days[t]!,
-          input.sstC.subarray(t * input.pixels, (t + 1) * input.pixels),
-          out,
-        );
+        await updater.step(input.days[t]!, sstOf(t), out);
         expect(differences(out, row(single, t, input.pixels))).toBe(0);
       }
-      expect(updater.state.day).toBe(input.days.at(-1));
+      const last = input.days.at(-1)!;
+      expect(updater.state.day).toBe(last);
+      const next = updater.step(last + 1, sstOf(0), out);
+      await expect(updater.step(last + 2, sstOf(0), out)).rejects.toThrow(/await each step/);
+      await next;
+      await expect(updater.step(last + 1, sstOf(0), out)).rejects.toThrow(ValidationError);
+      await expect(
+        updater.stepDays([last + 2, last + 2], input.sstC.subarray(0, 2 * input.pixels), out),
+      ).rejects.toThrow(/in order/);
+      await expect(updater.step(last + 2, sstOf(0).subarray(1), out)).rejects.toThrow(/SST values/);
     } finally {
       await updater.close();
     }
+    await expect(updater.step(input.days.at(-1)! + 9, sstOf(0), out)).rejects.toThrow(/closed/);
+    expect(() => createCrwGridUpdater(createCrwState(input.mmmC), { threads: 0 })).toThrow(
+      /threads/,
+    );
   });
 
-  it('blocks of days on shared memory, and the whole series in parallel', async () => {
+  it('blocks of days on shared memory, then serialized and continued on one thread; the whole series in parallel', async () => {
     const state = createCrwState(input.mmmC);
     const updater = createCrwGridUpdater(state, options);
     const block = 40;
+    const threaded = 3 * block;
     const sst = sharedArray(Float32Array, block * input.pixels);
     const out = createCrwDayOutput(input.pixels, { days: block, shared: true });
     try {
-      for (let t = 0; t < input.days.length; t += block) {
+      for (let t = 0; t < threaded; t += block) {
         const days = input.days.subarray(t, t + block);
         const n = days.length * input.pixels;
         sst.set(input.sstC.subarray(t * input.pixels, t * input.pixels + n));
@@ -129,52 +140,16 @@ describe('crw grid - worker threads give the single-thread numbers', () => {
     } finally {
       await updater.close();
     }
+    const restored = restoreCrwState(serializeCrwState(state));
+    const day = createCrwDayOutput(input.pixels);
+    for (let t = threaded; t < input.days.length; t++) {
+      const sstOfDay = input.sstC.subarray(t * input.pixels, (t + 1) * input.pixels);
+      stepCrwDay(restored, input.days[t]!, sstOfDay, day);
+      expect(differences(day, row(single, t, input.pixels))).toBe(0);
+    }
     const parallel = await computeHeatStressInParallel(input, options);
     expect(differences(parallel, single)).toBe(0);
     expect(parallel.dhw.buffer).toBeInstanceOf(SharedArrayBuffer);
-  });
-
-  it('a state stepped on threads serializes and continues on one thread with the same numbers', async () => {
-    const state = createCrwState(input.mmmC);
-    const updater = createCrwGridUpdater(state, options);
-    const half = 100;
-    const out = createCrwDayOutput(input.pixels, { days: half });
-    await updater.stepDays(
-      input.days.subarray(0, half),
-      input.sstC.subarray(0, half * input.pixels),
-      out,
-    );
-    await updater.close();
-    const restored = restoreCrwState(serializeCrwState(state));
-    const day = createCrwDayOutput(input.pixels);
-    for (let t = half; t < input.days.length; t++) {
-      stepCrwDay(
-        restored,
-        input.days[t]!,
-        input.sstC.subarray(t * input.pixels, (t + 1) * input.pixels),
-        day,
-      );
-      expect(differences(day, row(single, t, input.pixels))).toBe(0);
-    }
-  });
-
-  it('refuses overlapping steps, days out of order and use after close', async () => {
-    const updater = createCrwGridUpdater(createCrwState(input.mmmC), options);
-    const sst = input.sstC.subarray(0, input.pixels);
-    const out = createCrwDayOutput(input.pixels);
-    const first = updater.step(100, sst, out);
-    await expect(updater.step(101, sst, out)).rejects.toThrow(/await each step/);
-    await first;
-    await expect(updater.step(100, sst, out)).rejects.toThrow(ValidationError);
-    await expect(
-      updater.stepDays([101, 101], input.sstC.subarray(0, 2 * input.pixels), out),
-    ).rejects.toThrow(/in order/);
-    await expect(updater.step(101, sst.subarray(1), out)).rejects.toThrow(/SST values/);
-    await updater.close();
-    await expect(updater.step(101, sst, out)).rejects.toThrow(/closed/);
-    expect(() => createCrwGridUpdater(createCrwState(input.mmmC), { threads: 0 })).toThrow(
-      /threads/,
-    );
   });
 
   it('small states stay on the calling thread', async () => {
