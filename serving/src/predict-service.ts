@@ -146,7 +146,9 @@ async function runGroup(
     const version = baseline ? 'crw-baseline' : lease.model.version;
     for (let i = 0; i < n; i++) {
       app.metrics.recordInference(variant, version, status, ms / 1e3);
-      app.models.canary.record(lease.variant, ms, status !== 'error');
+      // The canary judges the leased model: an answer it could not give (error, or a fall back
+      // to the CRW baseline) counts against it, or a model without its inputs would pass.
+      app.models.canary.record(lease.variant, ms, status !== 'error' && !baseline);
     }
   };
   try {

@@ -123,7 +123,11 @@ describe('chip models - full answer with chip layers, flagged degraded answer wi
 
   it('a chip model without a tabular member falls back to the CRW baseline, flagged', async () => {
     const t = await start({ versions: { '1': 'vit-only' } });
+    // With a canary window open, the fallback counts against the model that could not answer.
+    t.app.models.canary.open('1', 60_000, () => {});
     const body = (await predict(t, ids[0])).json();
+    expect(t.app.models.canary.stats().champion).toMatchObject({ requests: 1, errors: 1 });
+    t.app.models.canary.close();
     expect(body).toMatchObject({
       variant: 'crw-baseline',
       model_version: 'crw-baseline',
