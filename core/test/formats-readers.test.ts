@@ -118,7 +118,12 @@ describe('formats - NetCDF-4 / HDF5 SST', () => {
       /no HDF5 signature/,
     );
     const bytes = await erddapAsNetcdf4();
-    await expect(readNetcdf4Sst(bytes.subarray(0, 4096))).rejects.toThrow(InputFormatError);
+    await expect(readNetcdf4Sst(bytes.subarray(0, 4096))).rejects.toThrow(
+      /cannot be opened: truncated or corrupt/,
+    );
+    await expect(readNetcdf4Sst(bytes.subarray(0, bytes.length - 5000))).rejects.toThrow(
+      InputFormatError,
+    );
     await expect(readNetcdf4Sst(await erddapAsNetcdf4({ dropTime: true }))).rejects.toThrow(
       /no time variable/,
     );

@@ -54,6 +54,11 @@ export async function readNetcdf4Sst(
   let file: InstanceType<typeof h5wasm.File> | null = null;
   try {
     file = new h5wasm.File(path, 'r');
+    // h5wasm does not throw on a file HDF5 cannot open; it hands back an invalid id.
+    if (file.file_id < 0n) {
+      file = null;
+      throw new InputFormatError('NetCDF-4/HDF5 file cannot be opened: truncated or corrupt');
+    }
     return readOpenFile(file, options);
   } catch (cause) {
     if (cause instanceof InputFormatError) throw cause;
