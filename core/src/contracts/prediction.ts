@@ -17,6 +17,8 @@ export const predictionSchema = z.object({
   model_version: z.string().min(1),
   variant: z.enum(VARIANTS),
   degraded: z.boolean().default(false),
+  /** Why a degraded answer is degraded (missing chip layers, stale features...); only when degraded. */
+  degraded_reason: z.string().min(1).max(500).optional(),
   top_features: z
     .array(z.object({ name: z.string(), value: z.number().nullable(), contribution: z.number() }))
     .max(20),
