@@ -27,6 +27,8 @@ def test_every_contract_has_a_schema() -> None:
         "model-card",
         "prediction",
         "retrain-request",
+        "retrain-result",
+        "rollout-decision",
         "satellite-observation",
         "training-set-manifest",
     ]
