@@ -210,8 +210,18 @@ def test_stream_processor_scales_on_the_readings_consumer_group(rendered, overla
     assert args["--instance"] == "$(REEFGUARD_POD_NAME)"
     env = {e["name"]: e for e in container["env"]}
     assert env["REEFGUARD_POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
-    probe = " ".join(container["livenessProbe"]["exec"]["command"])
-    assert f"127.0.0.1:{args['--metrics-port']}/metrics" in probe
+    # Metrics on the pod IP (the processor's default is loopback), probed and scraped there.
+    assert env["REEFGUARD_METRICS_HOST"]["value"] == "0.0.0.0"
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert str(ports["metrics"]) == args["--metrics-port"]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/metrics", "port": "metrics"}
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == args["--metrics-port"]
+    policy = find(objects, "NetworkPolicy", "stream-processor")
+    assert [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]] == [
+        int(args["--metrics-port"])
+    ]
     cli_file = ROOT / "stream-processor/src/cli.ts"
     if not cli_file.exists():
         pytest.xfail("./reefguard stream-processor has no CLI yet (issue 5)")
