@@ -42,7 +42,7 @@ export const DEFAULT_DEMO_OPTIONS = {
   canaryWindowS: 30,
   loopTimeoutS: 300,
   keep: false,
-  mlflow: false,
+  mlflow: true,
 } as const;
 
 const MODEL = 'reefguard-bleaching-risk';

@@ -8,7 +8,7 @@ import { DEFAULT_DEMO_OPTIONS, DEMO_MARKER, runDemo } from '../demo.js';
 const DEFAULT_DEMO_DIR = '.reefguard/demo';
 
 const USAGE = `usage: ./reefguard demo [--state-dir DIR] [--season YEAR] [--gateways N] [--quick]
-                      [--play-seconds S] [--canary-window S] [--loop-timeout S] [--keep]
+                      [--play-seconds S] [--canary-window S] [--loop-timeout S] [--keep] [--no-mlflow]
 
 The main job on one machine, with progress at every step: its own private stack under
 --state-dir (default .reefguard/demo; wiped at the start, so only an empty folder or an
@@ -27,8 +27,8 @@ readings sent == stored, 1 otherwise.
   --canary-window S   serving's canary window (default ${DEFAULT_DEMO_OPTIONS.canaryWindowS})
   --loop-timeout S    how long to wait for the loop after the season (default ${DEFAULT_DEMO_OPTIONS.loopTimeoutS})
   --keep              leave the stack and serving up after the report, until Ctrl-C
-  --mlflow            an MLflow tracking server in the stack (services start --with mlflow;
-                      a minute more) instead of the file store under the state dir`;
+  --no-mlflow         no MLflow server in the stack (services start --with mlflow, about
+                      half a minute): the trainer's file store under the state dir instead`;
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -42,7 +42,7 @@ export async function run(args: string[]): Promise<number> {
       'canary-window': { type: 'string', default: String(DEFAULT_DEMO_OPTIONS.canaryWindowS) },
       'loop-timeout': { type: 'string', default: String(DEFAULT_DEMO_OPTIONS.loopTimeoutS) },
       keep: { type: 'boolean', default: false },
-      mlflow: { type: 'boolean', default: false },
+      'no-mlflow': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -94,7 +94,7 @@ export async function run(args: string[]): Promise<number> {
       ...numbers,
       quick: values.quick,
       keep: values.keep,
-      mlflow: values.mlflow,
+      mlflow: !values['no-mlflow'],
       signal: controller.signal,
     });
     return result.countsMatch ? 0 : 1;
