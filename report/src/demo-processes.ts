@@ -31,7 +31,7 @@ export interface Supervisor {
   alive(name: string): boolean;
   /** SIGTERM to one, SIGKILL after the grace period; resolves with its exit code. */
   stop(name: string): Promise<number | null>;
-  /** Stops everything still running, newest first. */
+  /** Stops everything still running, newest first; nothing starts after it. */
   stopAll(): Promise<void>;
   logPath(name: string): string;
 }
@@ -50,8 +50,11 @@ export function createSupervisor(options: {
   const graceMs = options.graceMs ?? DEFAULT_STOP_GRACE_MS;
   const running = new Map<string, { child: ChildProcess; exited: Promise<number | null> }>();
   const logPath = (name: string) => join(options.logDir, `${name}.log`);
+  // Once stopping began (Ctrl-C, failure), nothing new starts.
+  let closing = false;
 
   function spawnCommand(name: string, command: string[], env: Record<string, string> = {}) {
+    if (closing) throw new DemoStepError(`stopping: ${name} not started`);
     const [commandName, ...args] = command;
     const spec = COMMANDS.find((c) => c.name === commandName);
     const python = join(options.root, 'trainer/.venv/bin/python');
@@ -146,6 +149,7 @@ export function createSupervisor(options: {
     },
     stop,
     async stopAll() {
+      closing = true;
       for (const name of [...running.keys()].reverse()) await stop(name);
     },
   };

@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readStack, stackEnv, writeScrapeTargets } from '@reefguard/core';
+import { readStack, stackEnv, stopStack, writeScrapeTargets } from '@reefguard/core';
 import { COMMANDS } from '@reefguard/core/cli/commands';
 import { type CounterSnapshot, writeCounterSnapshot } from './counters.js';
 import { fleetState, MAX_AGENT_RESTARTS, startGateways } from './demo-fleet.js';
@@ -74,11 +74,18 @@ export async function runDemo(
     progress.step('stopping every process the demo started');
     await supervisor.stopAll();
     for (const close of closers.reverse()) await close().catch(() => undefined);
-    if (stackUp) await supervisor.run('services-stop', ['services', 'stop']).catch(() => undefined);
+    // In-process: the supervisor starts nothing once stopping began.
+    if (stackUp) await stopStack(join(stateDir, 'services')).catch(() => undefined);
   };
-  options.signal.addEventListener('abort', () => progress.step('interrupted: cleaning up'), {
-    once: true,
-  });
+  options.signal.addEventListener(
+    'abort',
+    () => {
+      progress.step('interrupted: stopping the running step');
+      // The step under way fails at once; cleanup then stops the rest.
+      void supervisor.stopAll();
+    },
+    { once: true },
+  );
   try {
     progress.step(`fresh state dir ${stateDir} (a previous demo's stack is stopped first)`);
     await supervisor.run('services-stop-previous', ['services', 'stop']).catch(() => undefined);
