@@ -116,8 +116,14 @@ export function evaluateGates(input: {
   if (!champion || input.championVersion === input.candidateVersion) {
     results.push({ gate: 'no_regression', passed: true, detail: 'no other champion to compare' });
   } else {
-    const theirs = new Map(champion.metrics.held_out_events.map((e) => [e.event, f1(e.model.f1)]));
-    const shared = events.filter((e) => theirs.has(e.event));
+    // Events without an F1 on either side (no positive label, too few rows) cannot be compared;
+    // averaging them in would make every comparison n/a.
+    const theirs = new Map(
+      champion.metrics.held_out_events
+        .filter((e) => !Number.isNaN(f1(e.model.f1)))
+        .map((e) => [e.event, f1(e.model.f1)]),
+    );
+    const shared = events.filter((e) => theirs.has(e.event) && !Number.isNaN(f1(e.model.f1)));
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const ours = mean(shared.map((e) => f1(e.model.f1)));
     const champ = mean(shared.map((e) => theirs.get(e.event) as number));
@@ -127,7 +133,7 @@ export function evaluateGates(input: {
       passed: shared.length > 0 && drop <= policy.gates.max_f1_regression + 1e-12,
       detail:
         shared.length === 0
-          ? `no held-out event shared with champion ${input.championVersion}`
+          ? `no held-out event with an F1 shared with champion ${input.championVersion}`
           : `mean F1 on ${shared.map((e) => e.event).join(', ')}: ${fmt(ours)} vs champion ${input.championVersion} ${fmt(champ)} (max drop ${policy.gates.max_f1_regression})`,
     });
   }
