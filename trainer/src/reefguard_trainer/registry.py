@@ -3,7 +3,8 @@ and the edge) and MLflow (runs, artifacts, the registered model).
 
 Local store: `$REEFGUARD_STATE_DIR/models/<name>/<version>/` with model-card.json and the ONNX
 file it names; `aliases.json` = {"champion": v, "challenger": v}. The first model becomes
-champion, later ones challenger (promotion is serving's job).
+champion (there is nothing to compare it with); later ones get no alias: moving `challenger`
+or `champion` is `./reefguard promote`'s job, behind the policy's gates.
 """
 
 import json
@@ -36,7 +37,8 @@ def store_model(state_dir: Path, name: str, version: str, source_dir: Path) -> d
         raise FileExistsError(f"{target} exists: model versions are immutable")
     shutil.copytree(source_dir, target)
     aliases = read_aliases(state_dir, name)
-    aliases["challenger" if "champion" in aliases else "champion"] = version
+    if "champion" not in aliases:
+        aliases["champion"] = version
     path = model_root(state_dir, name) / "aliases.json"
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(aliases, indent=2) + "\n")
