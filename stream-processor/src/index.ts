@@ -1,6 +1,7 @@
 export * from './alert-watch.js';
 export * from './batch-queue.js';
 export * from './connections.js';
+export * from './context-features.js';
 export * from './crw-grid.js';
 export * from './crw-ingest.js';
 export * from './dhw-ytd.js';

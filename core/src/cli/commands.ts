@@ -67,8 +67,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'features',
-    summary: 'export a training set: observations joined point-in-time with features and chips',
-    usage: 'features export [--observations PATH]... [--sample-data] [--out DIR]',
+    summary:
+      "export a training set (features joined point-in-time with observations); write the sites' static/yearly features to the online store",
+    usage:
+      'features export [--observations PATH]... [--sample-data] [--out DIR] | features context [--year YYYY] [--data-dir DIR]',
     module: '@reefguard/stream-processor/cli/features',
   },
   {

@@ -14,3 +14,30 @@ export const ONLINE_META_FIELDS = ['as_of', 'computed_at', 'feature_set_version'
 export function onlineFeatureKey(siteId: string): string {
   return `${ONLINE_KEY_PREFIX}${siteId}`;
 }
+
+/**
+ * The slow features of a site (catalog cadence 'static' and 'yearly': climatology, depth,
+ * past-year stress, cyclone exposure) live in a second hash, `reefguard:context:{site}`,
+ * written by `./reefguard features context` from the same GBR tables and code the training
+ * set uses. It has no TTL (the values change yearly at most); freshness is judged on the
+ * daily hash only. Readers fetch both hashes in one round trip and merge them, the daily
+ * value winning on a name clash. A value stored as the literal `NaN` is a feature the
+ * training rows of such a site never had (the model learned a default for it), unlike an
+ * absent field, which is missing.
+ */
+export const CONTEXT_KEY_PREFIX = 'reefguard:context:';
+
+/** Provenance fields of a context hash: the year the yearly values are for, and their data. */
+export const CONTEXT_META_FIELDS = [
+  'as_of',
+  'computed_at',
+  'feature_set_version',
+  'data_version',
+] as const;
+
+/** The stored value of a feature known to be unknown (NaN in training too). */
+export const CONTEXT_UNKNOWN_VALUE = 'NaN';
+
+export function contextFeatureKey(siteId: string): string {
+  return `${CONTEXT_KEY_PREFIX}${siteId}`;
+}
