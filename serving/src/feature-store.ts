@@ -1,4 +1,7 @@
 import {
+  CONTEXT_META_FIELDS,
+  CONTEXT_UNKNOWN_VALUE,
+  contextFeatureKey,
   FEATURE_NAMES,
   type FeatureVector,
   ONLINE_META_FIELDS,
@@ -23,15 +26,33 @@ function parseValue(raw: string | undefined): number | null {
   return Number.isFinite(value) ? value : null;
 }
 
-/** Turns one HGETALL answer (layout of core/src/features/online.ts) into a feature vector. */
-export function parseFeatureHash(siteId: string, hash: Record<string, string>): OnlineFeatures {
+/** A context value: `NaN` is a feature known to be unknown (as in training), kept as NaN. */
+function parseContextValue(raw: string | undefined): number | null {
+  return raw === CONTEXT_UNKNOWN_VALUE ? Number.NaN : parseValue(raw);
+}
+
+const META_FIELDS: readonly string[] = [...ONLINE_META_FIELDS, ...CONTEXT_META_FIELDS];
+
+/**
+ * Turns the HGETALL answers of a site's daily hash and (optionally) its context hash (layout
+ * of core/src/features/online.ts) into one feature vector. The daily hash decides whether the
+ * site has features at all and carries the provenance (freshness is judged on it alone); the
+ * context fills the slow features, a daily value winning on a name clash.
+ */
+export function parseFeatureHash(
+  siteId: string,
+  hash: Record<string, string>,
+  context: Record<string, string> = {},
+): OnlineFeatures {
   if (Object.keys(hash).length === 0) return null;
   const values: Record<string, number | null> = {};
   for (const name of FEATURE_NAMES) values[name] = parseValue(hash[name]);
   for (const [field, raw] of Object.entries(hash)) {
-    if (!(field in values) && !(ONLINE_META_FIELDS as readonly string[]).includes(field)) {
-      values[field] = parseValue(raw);
-    }
+    if (!(field in values) && !META_FIELDS.includes(field)) values[field] = parseValue(raw);
+  }
+  for (const [field, raw] of Object.entries(context)) {
+    if (META_FIELDS.includes(field) || field in hash) continue;
+    values[field] = parseContextValue(raw);
   }
   return {
     site_id: siteId,
@@ -46,24 +67,24 @@ export function parseFeatureHash(siteId: string, hash: Record<string, string>): 
 export function createFeatureReader(redis: Redis): FeatureReader {
   return {
     async read(siteIds) {
-      if (siteIds.length === 1) {
-        const siteId = siteIds[0] as string;
-        const hash = await redis.hgetall(onlineFeatureKey(siteId)).catch((cause: unknown) => {
-          throw new TransportError('the online feature store (Redis) did not answer', { cause });
-        });
-        return [parseFeatureHash(siteId, hash)];
-      }
-      // A pipeline sends every HGETALL in one write and reads the answers back together.
+      if (siteIds.length === 0) return [];
+      // One pipeline: the daily and the context hash of every site, sent in one write and
+      // read back together (one round trip however many sites).
       const pipeline = redis.pipeline();
-      for (const siteId of siteIds) pipeline.hgetall(onlineFeatureKey(siteId));
+      for (const siteId of siteIds) {
+        pipeline.hgetall(onlineFeatureKey(siteId)).hgetall(contextFeatureKey(siteId));
+      }
       const answers = await pipeline.exec().catch((cause: unknown) => {
         throw new TransportError('the online feature store (Redis) did not answer', { cause });
       });
-      return siteIds.map((siteId, i) => {
+      const answer = (i: number, siteId: string) => {
         const [error, hash] = answers?.[i] ?? [new Error('no answer'), null];
         if (error) throw new TransportError(`Redis HGETALL failed for ${siteId}`, { cause: error });
-        return parseFeatureHash(siteId, hash as Record<string, string>);
-      });
+        return hash as Record<string, string>;
+      };
+      return siteIds.map((siteId, i) =>
+        parseFeatureHash(siteId, answer(2 * i, siteId), answer(2 * i + 1, siteId)),
+      );
     },
     async ping() {
       try {
