@@ -169,6 +169,15 @@ export async function runDemo(
     progress.info(`-> ${trainingSet}`);
 
     progress.step(
+      `online store: static and ${options.season} yearly features of every GBR site (reefguard:context:{site}), so serving answers with the model`,
+    );
+    await supervisor.run(
+      'features-context',
+      ['features', 'context', '--year', String(options.season)],
+      { env: childEnv, onProgress: progress.info },
+    );
+
+    progress.step(
       `first model: XGBoost + ViT ensemble${options.quick ? ' (--quick: tiny models to fit the time budget)' : ''}, ONNX + card, MLflow`,
     );
     await supervisor.run(
@@ -387,8 +396,15 @@ export async function runDemo(
     progress.step('risk map from serving, counters from every process');
     const riskMap = await fetch(`${apiUrl}/v1/risk-map?with_data=true`).then((r) => r.text());
     await writeFile(join(stateDir, 'risk-map.geojson'), riskMap);
+    const answered = (JSON.parse(riskMap) as { features: { properties: { variant?: string } }[] })
+      .features;
+    const byVariant = new Map<string, number>();
+    for (const f of answered) {
+      const variant = f.properties.variant ?? 'none';
+      byVariant.set(variant, (byVariant.get(variant) ?? 0) + 1);
+    }
     progress.info(
-      `${(JSON.parse(riskMap) as { features: unknown[] }).features.length} sites answered`,
+      `${answered.length} sites answered (${[...byVariant].map(([v, n]) => `${v} ${n}`).join(', ')})`,
     );
     for (const agent of agents) {
       const samples = await scrape(`${agent.healthUrl}/metrics`);
