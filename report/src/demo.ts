@@ -171,9 +171,18 @@ export async function runDemo(
     progress.step(
       `online store: static and ${options.season} yearly features of every GBR site (reefguard:context:{site}), so serving answers with the model`,
     );
+    // The season's gridded layers, from which the training set cut its ViT chips too.
+    const chipLayersFile = join(stateDir, 'serving', 'chip-layers.json');
     await supervisor.run(
       'features-context',
-      ['features', 'context', '--year', String(options.season)],
+      [
+        'features',
+        'context',
+        '--year',
+        String(options.season),
+        '--chip-layers-out',
+        chipLayersFile,
+      ],
       { env: childEnv, onProgress: progress.info },
     );
 
@@ -207,6 +216,7 @@ export async function runDemo(
       REEFGUARD_PORT: String(servePort),
       REEFGUARD_PUBLIC_URL: apiUrl,
       REEFGUARD_POLICY_FILE: policyFile,
+      REEFGUARD_CHIP_LAYERS_FILE: chipLayersFile,
       REEFGUARD_CANARY_WINDOW_S: String(options.canaryWindowS),
       // The replayed season is years old: its features count as current for the demo.
       REEFGUARD_FEATURE_MAX_AGE_H: String(24 * 365 * 20),

@@ -45,6 +45,13 @@ export interface ContextFeatures {
   readonly absent: readonly { feature: FeatureName; reason: string }[];
   /** Features stored as unknown (NaN) for every site, with the reason. */
   readonly unknown: readonly { feature: FeatureName; reason: string }[];
+  /**
+   * Serving's chip layers file (`REEFGUARD_CHIP_LAYERS_FILE`): every reef pixel with the
+   * year's gridded features, the very layers the training set cuts its ViT chips from
+   * (`dhw_max_ytd` is the year's annual maximum DHW there too). A layer of a year the
+   * shipped tables lack is left out, so a chip model answers degraded naming it.
+   */
+  readonly chipLayers: { columns: string[]; rows: (string | number | null)[][] };
 }
 
 export interface ContextFeatureOptions {
@@ -166,6 +173,26 @@ export async function computeContextFeatures(
     throw new InputFormatError(`no GBR site with climatology in ${dataDir}`);
   }
 
+  const chipChannels = (Object.keys(layers) as FeatureName[]).filter((name) => {
+    const yearly =
+      name === 'dhw_max_ytd'
+        ? { has: context.annualMaxDhw(year) !== undefined }
+        : yearOfLayer[name];
+    return !yearly || yearly.has;
+  });
+  const chipRows: (string | number | null)[][] = [];
+  for (let i = 0; i < context.pixels; i++) {
+    const pixelId = context.pixelId[i] as number;
+    if (!reefOf.has(pixelId)) continue;
+    chipRows.push([
+      pixelSiteId(pixelId),
+      ...chipChannels.map((name) => {
+        const value = (layers[name] as Float64Array)[i] as number;
+        return Number.isFinite(value) ? value : null;
+      }),
+    ]);
+  }
+
   const dataVersion = createHash('sha256')
     .update(context.sources.map((s) => `${s.path}:${s.sha256}`).join('\n'))
     .digest('hex')
@@ -178,6 +205,7 @@ export async function computeContextFeatures(
     sites,
     absent,
     unknown,
+    chipLayers: { columns: ['site_id', ...chipChannels], rows: chipRows },
   };
 }
 

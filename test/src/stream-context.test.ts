@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -99,6 +99,21 @@ describe('context features - the slow features of every GBR site, as in the trai
     expect(pixel?.values).not.toHaveProperty('cyclone_exposure_h');
     expect(Number.isFinite(pixel?.values.dhw_prev_year_max)).toBe(true); // 2017 is shipped
     expect(features2016.absent).toEqual([]);
+    // Chip layers: the year's gridded layers; a year beyond the tables drops its channels.
+    expect(features2016.chipLayers.columns).toEqual([
+      'site_id',
+      'dhw_max_ytd',
+      'dhw_prev_year_max',
+      'cyclone_exposure_h',
+      'sst_clim_mean',
+      'sst_clim_range',
+      'k490',
+      'depth_m',
+      'latitude',
+    ]);
+    expect(later.chipLayers.columns).not.toContain('dhw_max_ytd');
+    expect(later.chipLayers.columns).not.toContain('cyclone_exposure_h');
+    expect(later.chipLayers.columns).toContain('dhw_prev_year_max');
   });
 
   it('bad input is a clear error', async () => {
@@ -156,7 +171,16 @@ describe('context features - the slow features of every GBR site, as in the trai
     it('./reefguard features context writes the year through the CLI and reports absent ones', async () => {
       const { stdout } = await promisify(execFile)(
         process.execPath,
-        ['--conditions=source', '--import', 'tsx', 'core/src/cli/bin.ts', 'features', 'context'],
+        [
+          '--conditions=source',
+          '--import',
+          'tsx',
+          'core/src/cli/bin.ts',
+          'features',
+          'context',
+          '--chip-layers-out',
+          join(dir, 'chips', 'layers.json'),
+        ],
         { env: { ...process.env, REEFGUARD_REDIS_URL: server.url }, maxBuffer: 1 << 20 },
       );
       const year = new Date().getUTCFullYear();
@@ -167,6 +191,15 @@ describe('context features - the slow features of every GBR site, as in the trai
       expect(hash.as_of).toBe(`${year}-01-01T00:00:00.000Z`);
       expect(hash).not.toHaveProperty('dhw_prev_year_max');
       expect(Number(hash.k490)).toBeGreaterThan(0);
+      // The chip layers file of a year beyond the tables: statics only, same values.
+      const layers = JSON.parse(await readFile(join(dir, 'chips', 'layers.json'), 'utf8')) as {
+        columns: string[];
+        rows: (string | number | null)[][];
+      };
+      expect(layers.columns).not.toContain('dhw_max_ytd');
+      const row = layers.rows.find((r) => r[0] === 'pixel-1020');
+      expect(row?.[layers.columns.indexOf('k490')]).toBe(Number(hash.k490));
+      expect(stdout).toMatch(/chip layers of \d+ pixels/);
     });
 
     it('the CLI refuses a malformed year with usage', async () => {

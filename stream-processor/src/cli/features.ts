@@ -1,4 +1,5 @@
-import { isAbsolute, join, resolve } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { commonSettings, loadConfig, ReefGuardError } from '@reefguard/core';
 import { workspaceRoot } from '@reefguard/core/cli/workspace';
@@ -8,7 +9,7 @@ import { connectRedis } from '../connections.js';
 import { computeContextFeatures, writeContextFeatures } from '../context-features.js';
 
 const USAGE = `usage: ./reefguard features export [--observations PATH]... [--sample-data] [--out DIR] [--data-dir DIR]
-       ./reefguard features context [--year YYYY] [--data-dir DIR] [--batch N]
+       ./reefguard features context [--year YYYY] [--data-dir DIR] [--batch N] [--chip-layers-out FILE]
 
 Joins observation files (GBR aerial bleach_YYYY tables or GCBD survey rows, CSV or Parquet)
 point-in-time with features and chips built from the product's own data, and writes the
@@ -24,7 +25,9 @@ of every GBR site (pixel-<id> and reef ids) to the online store's reefguard:cont
 hashes in Redis (REEFGUARD_REDIS_URL), from the same tables and code as the training set.
 
   --year YYYY          the year of the yearly features (dhw_prev_year_max is year-1's)
-  --batch N            sites per Redis round trip (default 500)`;
+  --batch N            sites per Redis round trip (default 500)
+  --chip-layers-out FILE  also write serving's chip layers file (REEFGUARD_CHIP_LAYERS_FILE)
+                       for the year: the gridded layers the training set cuts ViT chips from`;
 
 const settings = {
   STATE_DIR: z.string().min(1).default('.reefguard'),
@@ -93,6 +96,7 @@ async function runContext(args: string[]): Promise<number> {
       year: { type: 'string' },
       'data-dir': { type: 'string' },
       batch: { type: 'string', default: '500' },
+      'chip-layers-out': { type: 'string' },
     },
   });
   if (values.year !== undefined && !/^\d{4}$/.test(values.year)) {
@@ -131,6 +135,15 @@ async function runContext(args: string[]): Promise<number> {
       });
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       console.log(`wrote ${written} reefguard:context:{site} hashes (no TTL) in ${seconds} s`);
+      const chipOut = values['chip-layers-out'];
+      if (chipOut) {
+        await mkdir(dirname(resolve(chipOut)), { recursive: true });
+        await writeFile(chipOut, JSON.stringify(features.chipLayers));
+        const { columns, rows } = features.chipLayers;
+        console.log(
+          `chip layers of ${rows.length} pixels (${columns.slice(1).join(', ')}) -> ${chipOut}`,
+        );
+      }
     } finally {
       await redis.quit();
     }
