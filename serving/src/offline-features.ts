@@ -2,7 +2,12 @@ import { copyFile, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { dayEndIso, FEATURE_SET_VERSION, TransportError } from '@reefguard/core';
+import {
+  dayEndIso,
+  FEATURE_SET_VERSION,
+  STREAM_DAILY_FEATURES,
+  TransportError,
+} from '@reefguard/core';
 import type { OnlineFeatures } from './feature-store.js';
 import { FeaturesUnavailableError } from './predictor.js';
 
@@ -31,20 +36,8 @@ export interface OfflineFeatureOptions {
   cacheDays?: number;
 }
 
-/** The columns of `daily_features` that are features (stream-processor/src/offline-store.ts). */
-export const OFFLINE_FEATURES = [
-  'sst_daily_mean',
-  'sst_daily_max',
-  'sst_rolling_avg_7d',
-  'sst_rolling_avg_30d',
-  'sst_anomaly',
-  'hotspot',
-  'dhw',
-  'alert_level',
-  'dhw_trend_7d',
-  'turbidity_ntu',
-  'turbidity_zscore',
-] as const;
+/** The columns of `daily_features` that are features (the stream processor writes them). */
+export const OFFLINE_FEATURES = STREAM_DAILY_FEATURES;
 
 /** Rows this many days before D are still read, so a site with old features is "stale", not "missing". */
 const LOOKBACK_DAYS = 7;

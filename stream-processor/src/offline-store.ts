@@ -10,9 +10,9 @@ import {
 } from '@duckdb/node-api';
 import {
   type BuoyReading,
-  type FeatureName,
   InputFormatError,
   type SatelliteObservation,
+  STREAM_DAILY_FEATURES,
 } from '@reefguard/core';
 import type { QuarantinedItem } from './quarantine.js';
 
@@ -23,22 +23,8 @@ import type { QuarantinedItem } from './quarantine.js';
  * ever appended. Readings are keyed by their id: a redelivered batch inserts nothing new.
  */
 
-/** The daily features the processor computes, one DOUBLE column each. */
-export const STREAM_FEATURES = [
-  'sst_daily_mean',
-  'sst_daily_max',
-  'sst_rolling_avg_7d',
-  'sst_rolling_avg_30d',
-  'sst_anomaly',
-  'hotspot',
-  'dhw',
-  'alert_level',
-  'dhw_trend_7d',
-  'turbidity_ntu',
-  'turbidity_zscore',
-  // Added after the first release: last, so files written before only gain a column.
-  'dhw_max_ytd',
-] as const satisfies readonly FeatureName[];
+/** The daily features the processor computes, one DOUBLE column each (core's one list). */
+export const STREAM_FEATURES = STREAM_DAILY_FEATURES;
 
 export type StreamFeature = (typeof STREAM_FEATURES)[number];
 

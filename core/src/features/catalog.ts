@@ -174,6 +174,26 @@ export type FeatureName = (typeof FEATURES)[number]['name'];
 
 export const FEATURE_NAMES: readonly FeatureName[] = FEATURES.map((f) => f.name);
 
+/**
+ * The daily features the stream processor computes and keeps as one DOUBLE column each in the
+ * offline store's `daily_features` (written by the stream processor, read by serving for past
+ * days). Append only: files written before gain the new columns last.
+ */
+export const STREAM_DAILY_FEATURES = [
+  'sst_daily_mean',
+  'sst_daily_max',
+  'sst_rolling_avg_7d',
+  'sst_rolling_avg_30d',
+  'sst_anomaly',
+  'hotspot',
+  'dhw',
+  'alert_level',
+  'dhw_trend_7d',
+  'turbidity_ntu',
+  'turbidity_zscore',
+  'dhw_max_ytd',
+] as const satisfies readonly FeatureName[];
+
 /** The definition of a feature by name; throws naming the unknown feature. */
 export function featureDefinition(name: string): FeatureDefinition {
   const found = FEATURES.find((f) => f.name === name);
