@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
+import { serveFromArgs } from '../cli.js';
 import { loadRolloutConfig, startRolloutController } from '../rollout.js';
-import { startServer } from '../server.js';
 
 /**
  * `./reefguard rollout`: serving (as `./reefguard serve`) plus the rollout controller, which
@@ -9,17 +8,7 @@ import { startServer } from '../server.js';
  * one instance; other replicas run `serve` and follow the registry aliases.
  */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { port: { type: 'string' }, host: { type: 'string' } },
-  });
-  const env = { ...process.env };
-  if (values.port) env.REEFGUARD_PORT = values.port;
-  if (values.host) env.REEFGUARD_HOST = values.host;
-  const config = loadRolloutConfig(env);
-  const stop = new AbortController();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
-  await startServer(config, stop.signal, async (app) => {
+  return serveFromArgs(args, loadRolloutConfig, (config) => async (app) => {
     const nc = await connect({
       servers: config.NATS_URL,
       token: config.NATS_TOKEN?.reveal(),
@@ -37,5 +26,4 @@ export async function run(args: string[]): Promise<number> {
       await nc.close();
     };
   });
-  return 0;
 }
