@@ -150,7 +150,7 @@ describe('evaluate - command line', () => {
     await expect(resolveModel(stateDir, 'challenger')).rejects.toThrow(/versions \[v7\]/);
   });
 
-  it('fails naming the reasons when no row can be scored (a year without DHW context)', async () => {
+  it('fails naming the year and column when a year has no DHW context', async () => {
     const later = join(FIXTURES, 'gbr_aerial_2017_format.parquet');
     const path = join(stateDir, 'gbr_2019.parquet');
     const instance = await DuckDBInstance.create(':memory:');
@@ -167,7 +167,7 @@ describe('evaluate - command line', () => {
         context,
         model: fixtureModel,
       }),
-    ).rejects.toThrow(/no_context_for_year 40/);
+    ).rejects.toThrow(/no features for year 2019.*40 observations.*bleach_2019/);
   });
 
   it('refuses an ONNX file whose sha256 disagrees with its card', async () => {

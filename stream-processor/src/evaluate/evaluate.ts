@@ -13,13 +13,15 @@ import {
   type MetricSet,
   ModelError,
 } from '@reefguard/core';
-import { buildTrainingSet, type GbrContext } from '../backfill/index.js';
+import { buildTrainingSet, type GbrContext, type QuarantinedRow } from '../backfill/index.js';
 import type { ModelLocation } from './model-store.js';
 
 /** The feature the CRW baseline scores: the year-to-date maximum DHW at the row's as-of. */
 export const CRW_BASELINE_FEATURE = 'dhw_max_ytd';
 
 const RELIABILITY_BINS = 10;
+/** The years of the shipped GBR annual maximum DHW table (data/sample/SOURCES.md). */
+const DHW_CONTEXT_YEARS = '1985-2017';
 
 export interface EventSkill {
   readonly event: string;
@@ -94,6 +96,21 @@ function reliability(probabilities: Float32Array, labels: Uint8Array): Reliabili
 }
 
 /**
+ * A year the shipped products do not cover has no features: `features export` quarantines its
+ * rows, but a skill report without them would judge another file than the one given, so
+ * evaluate refuses it, naming the years and columns.
+ */
+function refuseYearsWithoutContext(quarantined: readonly QuarantinedRow[]): void {
+  const missing = quarantined.filter((q) => q.reason === 'no_context_for_year');
+  if (missing.length === 0) return;
+  const years = [...new Set(missing.map((q) => q.value ?? '?'))].sort();
+  const columns = [...new Set(missing.map((q) => `${q.path}:${q.column}`))];
+  throw new InputFormatError(
+    `no features for year ${years.join(', ')}: the shipped products have no annual maximum DHW for it (they cover ${DHW_CONTEXT_YEARS}); ${missing.length} observations in ${columns.join(', ')}. Evaluate the covered years without ${columns.length === 1 ? 'that column' : 'those columns'}`,
+  );
+}
+
+/**
  * Builds the features of every observation exactly as `features export` does, scores them
  * with the exported ONNX model, and reports model and CRW baseline on the same rows (rows
  * without a DHW value cannot be scored by the baseline and are left out of both).
@@ -117,6 +134,7 @@ export async function evaluateObservations(options: EvaluateOptions): Promise<Ev
         );
       return index;
     });
+    refuseYearsWithoutContext(set.quarantined);
     const dhwColumn = FEATURE_NAMES.indexOf(CRW_BASELINE_FEATURE);
     const kept = set.rows.filter((row) => !Number.isNaN(row.values[dhwColumn] as number));
     const n = kept.length;
@@ -124,7 +142,7 @@ export async function evaluateObservations(options: EvaluateOptions): Promise<Ev
       const reasons = new Map<string, number>();
       for (const q of set.quarantined) reasons.set(q.reason, (reasons.get(q.reason) ?? 0) + 1);
       throw new InputFormatError(
-        `no row of ${options.observationPaths.join(', ')} can be scored: ${set.rows.length} rows without DHW, quarantined ${[...reasons].map(([reason, count]) => `${reason} ${count}`).join(', ') || 'none'} (DHW context exists for 1985-2017 on the GBR)`,
+        `no row of ${options.observationPaths.join(', ')} can be scored: ${set.rows.length} rows without DHW, quarantined ${[...reasons].map(([reason, count]) => `${reason} ${count}`).join(', ') || 'none'} (DHW context exists for ${DHW_CONTEXT_YEARS} on the GBR)`,
       );
     }
     const width = columns.length;

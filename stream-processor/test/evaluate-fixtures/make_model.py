@@ -10,6 +10,7 @@ trainer/.venv/bin/python stream-processor/test/evaluate-fixtures/make_model.py
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,10 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 HERE = Path(__file__).resolve().parent
+# The graph and card helpers of the TypeScript tests' model fixtures.
+sys.path.insert(0, str(HERE.parents[2] / "test" / "fixtures" / "models"))
+from make_models import finish_model, no_metrics  # noqa: E402
+
 CHANNELS = [
     "dhw_max_ytd",
     "dhw_prev_year_max",
@@ -61,10 +66,7 @@ def build_graph(with_chip: bool) -> onnx.ModelProto:
         [helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["N", 1])],
         initializers,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
+    return finish_model(graph)
 
 
 def write(folder: str, version: str, with_chip: bool) -> None:
@@ -111,26 +113,7 @@ def write(folder: str, version: str, with_chip: bool) -> None:
         },
         "metrics": {
             "validation": "none (test fixture)",
-            "overall": {
-                "model": {
-                    "n": 0,
-                    "positives": 0,
-                    "auroc": None,
-                    "pr_auc": None,
-                    "f1": None,
-                    "brier": None,
-                    "peirce": None,
-                },
-                "crw_baseline": {
-                    "n": 0,
-                    "positives": 0,
-                    "auroc": None,
-                    "pr_auc": None,
-                    "f1": None,
-                    "brier": None,
-                    "peirce": None,
-                },
-            },
+            "overall": {"model": no_metrics(), "crw_baseline": no_metrics()},
             "held_out_events": [],
         },
         "training_seconds": 0,
