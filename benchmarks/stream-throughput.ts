@@ -4,8 +4,12 @@
  *
  * 1. Backlog drain: readings already in the stream, processed as fast as possible
  *    (batched, ours) vs one reading per commit (baseline: the unbatched design).
- * 2. Live: a separate publisher process at GOAL_RATE readings/s; p50/p99 from publish
- *    (observed_at) to the online write committing.
+ * 2. Live: a separate publisher process at 20,000 and at 5,000 readings/s for 10 s each;
+ *    p50/p90/p99/max from publish (observed_at) to the batch's online (Redis) write, split into
+ *    transit (publish -> arrival at the processor) and in-processor time, and a per-stage
+ *    breakdown of the batches (decode, event state, features, online write, offline commit,
+ *    ack) so a reader sees where the time goes. The processor runs as `./reefguard
+ *    stream-processor` does: with CRW heat stress and the year-to-date DHW store.
  * 3. MQTT (private Mosquitto): QoS 1 readings through the shared subscription with ack after
  *    commit, a pool of sessions micro-batching (ours) vs one session, i.e. one message per
  *    commit (baseline: the first design).
@@ -13,23 +17,28 @@
  * Ends with one table: goal, measured and baseline side by side, with the load average
  * (the numbers are only comparable on a quiet machine).
  *
- * Run: node_modules/.bin/tsx benchmarks/stream-throughput.ts
+ * Run: node_modules/.bin/tsx benchmarks/stream-throughput.ts [--phases drain,live,mqtt]
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import { readingId, Secret, startMosquitto, startNats, startRedis } from '@reefguard/core';
 import {
   type BatchOutcome,
   connectMqttPublisher,
   connectNats,
   connectRedis,
+  createCrwHeatStress,
   createMqttSource,
   createSiteRegistry,
   createSubjectPublisher,
   ensureReadingsConsumer,
+  STAGES,
+  type Stage,
   startStreamProcessor,
 } from '@reefguard/stream-processor';
 
@@ -39,6 +48,18 @@ const BASELINE_BACKLOG = 3_000;
 const GOAL_RATE = 20_000;
 const LIVE_SECONDS = 10;
 const EASY_RATE = 5_000;
+const PHASES = ['drain', 'live', 'mqtt'] as const;
+
+const { values: flags } = parseArgs({
+  options: { phases: { type: 'string', default: PHASES.join(',') } },
+});
+const phases = new Set(String(flags.phases).split(','));
+for (const p of phases) {
+  if (!(PHASES as readonly string[]).includes(p)) {
+    throw new RangeError(`--phases: unknown phase "${p}"; pick from ${PHASES.join(', ')}`);
+  }
+}
+const heat = createCrwHeatStress();
 
 const dir = await mkdtemp(join(tmpdir(), 'stream-bench-'));
 const nats = await startNats({ dataDir: join(dir, 'nats') });
@@ -56,14 +77,15 @@ const sites = createSiteRegistry(
   })),
 );
 
-async function preload(root: string, count: number) {
-  const js = createSubjectPublisher(nc);
-  const base = Date.parse('2024-02-01T00:00:00Z');
-  let pending: Promise<unknown>[] = [];
-  for (let i = 0; i < count; i++) {
-    const site = `site-${i % SITES}`;
-    const observedAt = new Date(base + Math.floor(i / SITES) * 1000).toISOString();
-    const r = {
+/** The i-th backlog reading: SITES sites, one second apart per site from 1 Feb 2024. */
+function backlogReading(i: number) {
+  const site = `site-${i % SITES}`;
+  const observedAt = new Date(
+    Date.parse('2024-02-01T00:00:00Z') + Math.floor(i / SITES) * 1000,
+  ).toISOString();
+  return {
+    site,
+    reading: {
       schema_version: 1,
       id: readingId(`${site}-buoy`, 'water_temperature', observedAt),
       site_id: site,
@@ -73,8 +95,16 @@ async function preload(root: string, count: number) {
       unit: 'degC',
       observed_at: observedAt,
       source: 'generated',
-    };
-    pending.push(js.publish(`${root}.${site}`, JSON.stringify(r)));
+    },
+  };
+}
+
+async function preload(root: string, count: number) {
+  const js = createSubjectPublisher(nc);
+  let pending: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    const { site, reading } = backlogReading(i);
+    pending.push(js.publish(`${root}.${site}`, JSON.stringify(reading)));
     if (pending.length >= 2000) {
       await Promise.all(pending);
       pending = [];
@@ -109,6 +139,7 @@ async function drain(name: string, count: number, maxBatch: number): Promise<num
     durable: name,
     statePrefix: `bench:${name}:`,
     onlineKeyOf: (s) => `bench:${name}:features:${s}`,
+    heat,
     maxBatch,
     afterAck: (o) => {
       done += o.deliveries.length;
@@ -121,14 +152,33 @@ async function drain(name: string, count: number, maxBatch: number): Promise<num
   return rate;
 }
 
-/** Live phase: a publisher process at `rate`/s; returns processed rate and latency quantiles. */
+/** Quantiles of a sample (sorted in place). */
+function quantiles(values: number[]) {
+  values.sort((a, b) => a - b);
+  const q = (p: number) =>
+    values[Math.min(values.length - 1, Math.floor(p * values.length))] ?? NaN;
+  return { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: values[values.length - 1] ?? NaN };
+}
+type Quantiles = ReturnType<typeof quantiles>;
+
+/**
+ * Live phase: a publisher process at `rate`/s; returns the processed rate, publish -> online
+ * latency (and its transit / in-processor parts) and the per-batch time of every stage.
+ */
 async function live(rate: number, seconds: number) {
   const name = `live${rate}`;
   const root = `bench.${name}`;
-  const latencies: number[] = [];
+  const total: number[] = [];
+  const transit: number[] = [];
+  const inside: number[] = [];
+  const stages = new Map<Stage, number[]>(STAGES.map((s) => [s, []]));
+  const batchSizes: number[] = [];
   let done = 0;
   let first = 0;
   let last = 0;
+  await redis.config('RESETSTAT');
+  const elu = performance.eventLoopUtilization();
+  const cpu = process.cpuUsage();
   const processor = await startStreamProcessor({
     nc,
     redis,
@@ -139,16 +189,26 @@ async function live(rate: number, seconds: number) {
     durable: name,
     statePrefix: `bench:${name}:`,
     onlineKeyOf: (s) => `bench:${name}:features:${s}`,
-    afterCommit: (o: BatchOutcome) => {
+    heat,
+    onStage: (stage, ms, readings) => {
+      stages.get(stage)?.push(ms);
+      if (stage === 'decode') batchSizes.push(readings);
+    },
+    afterOnline: (o: BatchOutcome) => {
       const now = Date.now();
       if (first === 0) first = now;
       last = now;
       done += o.deliveries.length;
-      // observed_at is the publish time; sample every 10th reading.
+      // observed_at is the publish time (ms); sample every 10th reading.
       for (let i = 0; i < o.deliveries.length; i += 10) {
-        const text = Buffer.from(o.deliveries[i]?.data ?? []).toString();
+        const d = o.deliveries[i];
+        if (!d) continue;
+        const text = Buffer.from(d.data).toString();
         const at = text.indexOf('"observed_at":"');
-        latencies.push(now - Date.parse(text.slice(at + 15, at + 39)));
+        const publishedMs = Date.parse(text.slice(at + 15, at + 39));
+        total.push(now - publishedMs);
+        transit.push(d.receivedAtMs - publishedMs);
+        inside.push(now - d.receivedAtMs);
       }
     },
   });
@@ -168,14 +228,60 @@ async function live(rate: number, seconds: number) {
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   await once(publisher, 'exit');
-  const total = rate * seconds;
+  const expected = rate * seconds;
   const deadline = Date.now() + 60_000;
-  while (done < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (done < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const loop = performance.eventLoopUtilization(elu);
+  const cpuUs = process.cpuUsage(cpu);
+  const redisUs = redisCommandMicros(await redis.info('commandstats'));
   await processor.close();
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { processed: done, rate: done / ((last - first) / 1000), p50: q(0.5), p99: q(0.99) };
+  const stageStats = STAGES.map((stage) => {
+    const ms = stages.get(stage) ?? [];
+    const sum = ms.reduce((a, b) => a + b, 0);
+    return { stage, batches: ms.length, meanMs: sum / Math.max(ms.length, 1), ...quantiles(ms) };
+  });
+  return {
+    processed: done,
+    rate: done / ((last - first) / 1000),
+    latency: quantiles(total),
+    transit: quantiles(transit),
+    inside: quantiles(inside),
+    batch: { count: batchSizes.length, ...quantiles(batchSizes) },
+    stageStats,
+    // CPU per reading: this process (main thread + DuckDB thread), its event loop, Redis.
+    cpuUsPerReading: (cpuUs.user + cpuUs.system) / Math.max(done, 1),
+    loopUsPerReading: (loop.active * 1000) / Math.max(done, 1),
+    loopUtilization: loop.utilization,
+    redisUsPerReading: redisUs / Math.max(done, 1),
+  };
+}
+
+/** Microseconds Redis spent in commands (INFO commandstats), summed over commands. */
+function redisCommandMicros(info: string): number {
+  let sum = 0;
+  for (const m of info.matchAll(/,usec=(\d+),/g)) sum += Number(m[1]);
+  return sum;
+}
+
+const fmt = (q: Quantiles, digits = 0) =>
+  `p50 ${q.p50.toFixed(digits)}  p90 ${q.p90.toFixed(digits)}  p99 ${q.p99.toFixed(digits)}  max ${q.max.toFixed(digits)}`;
+
+function printLive(rate: number, seconds: number, l: Awaited<ReturnType<typeof live>>) {
+  console.log(`live at ${rate}/s for ${seconds} s (publisher in its own process):`);
+  console.log(`  processed ${l.processed} of ${rate * seconds}, ${l.rate.toFixed(0)} readings/s`);
+  console.log(`  publish -> online write, ms : ${fmt(l.latency)}   goal p99 < 50`);
+  console.log(`    transit to the processor  : ${fmt(l.transit)}`);
+  console.log(`    arrival -> online write   : ${fmt(l.inside)}`);
+  console.log(`  batches ${l.batch.count}, readings per batch: ${fmt(l.batch)}`);
+  console.log(
+    `  CPU per reading, us: processor ${l.cpuUsPerReading.toFixed(1)} (event loop ${l.loopUsPerReading.toFixed(1)}, ${(100 * l.loopUtilization).toFixed(0)} % busy), Redis ${l.redisUsPerReading.toFixed(1)}`,
+  );
+  console.log('  stage (per batch, ms)        mean     p50     p99     max');
+  for (const s of l.stageStats) {
+    console.log(
+      `    ${s.stage.padEnd(24)} ${s.meanMs.toFixed(2).padStart(7)} ${s.p50.toFixed(2).padStart(7)} ${s.p99.toFixed(2).padStart(7)} ${s.max.toFixed(2).padStart(7)}`,
+    );
+  }
 }
 
 /** MQTT: `count` QoS 1 readings published at once; readings/s until all are committed. */
@@ -200,6 +306,7 @@ async function mqttDrain(name: string, count: number, connections: number): Prom
     source,
     sourceName: 'mqtt',
     statePrefix: `bench:${name}:`,
+    heat,
     onlineKeyOf: (s) => `bench:${name}:features:${s}`,
     afterAck: (o) => {
       done += o.deliveries.length;
@@ -207,24 +314,11 @@ async function mqttDrain(name: string, count: number, connections: number): Prom
     },
   });
   const publisher = await connectMqttPublisher(mosquitto.url, `pub-${name}`);
-  const base = Date.parse('2024-02-01T00:00:00Z');
   const start = performance.now();
   const sends: Promise<unknown>[] = [];
   for (let i = 0; i < count; i++) {
-    const site = `site-${i % SITES}`;
-    const observedAt = new Date(base + Math.floor(i / SITES) * 1000).toISOString();
-    const r = {
-      schema_version: 1,
-      id: readingId(`${site}-buoy`, 'water_temperature', observedAt),
-      site_id: site,
-      station_id: `${site}-buoy`,
-      parameter: 'water_temperature',
-      value: 27 + (i % 30) / 10,
-      unit: 'degC',
-      observed_at: observedAt,
-      source: 'generated',
-    };
-    sends.push(publisher.publish(`${root}/${site}/${site}-buoy`, JSON.stringify(r)));
+    const { site, reading } = backlogReading(i);
+    sends.push(publisher.publish(`${root}/${site}/${site}-buoy`, JSON.stringify(reading)));
   }
   await Promise.all(sends);
   await finished;
@@ -237,30 +331,60 @@ async function mqttDrain(name: string, count: number, connections: number): Prom
 const MQTT_COUNT = 20_000;
 const MQTT_BASELINE_COUNT = 1_000;
 
+const [startLoad] = loadavg();
+console.log(
+  `load average at start ${startLoad?.toFixed(1)} (2 cores; numbers only compare on a quiet machine)`,
+);
+const rows: [string, string, string, string][] = [];
 try {
-  const baseline = await drain('baseline', BASELINE_BACKLOG, 1);
-  const ours = await drain('batched', BACKLOG, 2000);
-  console.log(`backlog drain, ${SITES} sites (machine shared with other work, 2 cores):`);
-  console.log(`  ours (batched commits) : ${ours.toFixed(0)} readings/s over ${BACKLOG}`);
-  console.log(
-    `  baseline (1 per commit): ${baseline.toFixed(0)} readings/s over ${BASELINE_BACKLOG}`,
-  );
-  console.log(
-    `  ratio                  : ${(ours / baseline).toFixed(1)}x   goal >= ${GOAL_RATE}/s`,
-  );
-  const l = await live(GOAL_RATE, LIVE_SECONDS);
-  console.log(`live at ${GOAL_RATE}/s for ${LIVE_SECONDS} s (publisher in its own process):`);
-  console.log(
-    `  processed ${l.processed} of ${GOAL_RATE * LIVE_SECONDS}, ${l.rate.toFixed(0)} readings/s`,
-  );
-  console.log(`  publish -> online write: p50 ${l.p50} ms, p99 ${l.p99} ms   goal p99 < 50 ms`);
-  // Latency where this machine keeps up, so it is not just the backlog's age.
-  const easy = await live(EASY_RATE, LIVE_SECONDS / 2);
-  console.log(`live at ${EASY_RATE}/s for ${LIVE_SECONDS / 2} s:`);
-  console.log(`  processed ${easy.processed}, ${easy.rate.toFixed(0)} readings/s`);
-  console.log(`  publish -> online write: p50 ${easy.p50} ms, p99 ${easy.p99} ms`);
-  const mqttBaseline = await mqttDrain('mqtt1', MQTT_BASELINE_COUNT, 1);
-  const mqttOurs = await mqttDrain('mqtt32', MQTT_COUNT, 32);
+  if (phases.has('drain')) {
+    const baseline = await drain('baseline', BASELINE_BACKLOG, 1);
+    const ours = await drain('batched', BACKLOG, 2000);
+    console.log(`backlog drain, ${SITES} sites:`);
+    console.log(`  ours (batched commits) : ${ours.toFixed(0)} readings/s over ${BACKLOG}`);
+    console.log(
+      `  baseline (1 per commit): ${baseline.toFixed(0)} readings/s over ${BASELINE_BACKLOG}`,
+    );
+    console.log(
+      `  ratio                  : ${(ours / baseline).toFixed(1)}x   goal >= ${GOAL_RATE}/s`,
+    );
+    rows.push([
+      'JetStream backlog drain, readings/s',
+      '>= 20000',
+      ours.toFixed(0),
+      `${baseline.toFixed(0)} (1 per commit)`,
+    ]);
+  }
+  if (phases.has('live')) {
+    const l = await live(GOAL_RATE, LIVE_SECONDS);
+    printLive(GOAL_RATE, LIVE_SECONDS, l);
+    // Latency where the machine has room to spare, so it is not just the backlog's age.
+    const easy = await live(EASY_RATE, LIVE_SECONDS);
+    printLive(EASY_RATE, LIVE_SECONDS, easy);
+    rows.push([`live ${GOAL_RATE}/s: processed readings/s`, '>= 20000', l.rate.toFixed(0), '-']);
+    rows.push([
+      `live ${GOAL_RATE}/s: p99 publish -> online, ms`,
+      '< 50',
+      String(l.latency.p99),
+      '-',
+    ]);
+    rows.push([
+      `live ${EASY_RATE}/s: p99 publish -> online, ms`,
+      '< 50',
+      String(easy.latency.p99),
+      '-',
+    ]);
+  }
+  if (phases.has('mqtt')) {
+    const mqttBaseline = await mqttDrain('mqtt1', MQTT_BASELINE_COUNT, 1);
+    const mqttOurs = await mqttDrain('mqtt32', MQTT_COUNT, 32);
+    rows.push([
+      'MQTT QoS 1 drain (32 sessions), readings/s',
+      '-',
+      mqttOurs.toFixed(0),
+      `${mqttBaseline.toFixed(0)} (1 session)`,
+    ]);
+  }
   const [load1, load5] = loadavg();
   const row = (metric: string, goal: string, measured: string, base: string) =>
     console.log(
@@ -270,21 +394,7 @@ try {
     `\nsummary (load average ${load1?.toFixed(1)} / ${load5?.toFixed(1)} on 2 shared cores; re-run on a quiet machine)`,
   );
   row('metric', 'goal', 'measured', 'baseline');
-  row(
-    'JetStream backlog drain, readings/s',
-    '>= 20000',
-    ours.toFixed(0),
-    `${baseline.toFixed(0)} (1 per commit)`,
-  );
-  row(`live ${GOAL_RATE}/s: processed readings/s`, '>= 20000', l.rate.toFixed(0), '-');
-  row(`live ${GOAL_RATE}/s: p99 publish -> online, ms`, '< 50', String(l.p99), '-');
-  row(`live ${EASY_RATE}/s: p99 publish -> online, ms`, '< 50', String(easy.p99), '-');
-  row(
-    'MQTT QoS 1 drain (32 sessions), readings/s',
-    '-',
-    mqttOurs.toFixed(0),
-    `${mqttBaseline.toFixed(0)} (1 session)`,
-  );
+  for (const r of rows) row(...r);
 } finally {
   await nc.close();
   await redis.quit();

@@ -14,6 +14,7 @@ import {
   type SatelliteObservation,
   STREAM_DAILY_FEATURES,
 } from '@reefguard/core';
+import { appendRecordBatch, featuresRecordBatch, readingsRecordBatch } from './offline-arrow.js';
 import type { QuarantinedItem } from './quarantine.js';
 
 /**
@@ -151,8 +152,25 @@ CREATE TABLE IF NOT EXISTS staging_readings (
   unit VARCHAR, source VARCHAR, observed_ms BIGINT, ingested_ms BIGINT);
 `;
 
+/**
+ * How a batch's readings and feature rows reach DuckDB: `arrow` builds an Apache Arrow record
+ * batch and appends it as whole-column DuckDB data chunks (`offline-arrow.ts`); `rows` calls the
+ * appender once per value.
+ */
+export type AppendPath = 'arrow' | 'rows';
+
+export interface OfflineStoreOptions {
+  appendPath?: AppendPath;
+}
+
+export const DEFAULT_APPEND_PATH: AppendPath = 'rows';
+
 /** Opens (creating) the offline store at `path` (`:memory:` for a throwaway one). */
-export async function openOfflineStore(path: string): Promise<OfflineStore> {
+export async function openOfflineStore(
+  path: string,
+  options: OfflineStoreOptions = {},
+): Promise<OfflineStore> {
+  const arrow = (options.appendPath ?? DEFAULT_APPEND_PATH) === 'arrow';
   let instance: DuckDBInstance;
   let conn: DuckDBConnection;
   try {
@@ -199,7 +217,8 @@ export async function openOfflineStore(path: string): Promise<OfflineStore> {
         let added = 0;
         if (fresh.length > 0) {
           const appender = await conn.createAppender('readings');
-          for (const row of fresh) appendReading(appender, row, true);
+          if (arrow) appendRecordBatch(appender, readingsRecordBatch(fresh));
+          else for (const row of fresh) appendReading(appender, row, true);
           appender.closeSync();
           added += fresh.length;
         }
@@ -244,6 +263,11 @@ export async function openOfflineStore(path: string): Promise<OfflineStore> {
       serial(async () => {
         if (rows.length === 0) return;
         const appender = await conn.createAppender('daily_features');
+        if (arrow) {
+          appendRecordBatch(appender, featuresRecordBatch(rows, STREAM_FEATURES));
+          appender.closeSync();
+          return;
+        }
         for (const row of rows) {
           appender.appendVarchar(row.siteId);
           appender.appendDate(new DuckDBDateValue(row.day));

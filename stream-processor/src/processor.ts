@@ -41,46 +41,87 @@ export interface ProcessorOptions {
   metrics: ProcessorMetrics;
   /** Name recorded as the quarantine source, e.g. `jetstream` or `mqtt`. */
   sourceName: string;
-  /** Called after the batch is committed and before it is acknowledged. */
+  /** Called once the batch's features are in the online store (before the offline commit ends). */
+  afterOnline?: (outcome: BatchOutcome) => void;
+  /** Called after the batch is committed in both stores and before it is acknowledged. */
   afterCommit?: (outcome: BatchOutcome) => Promise<void> | void;
   /** Called after the acknowledgement (drift, alerts, feature publication). */
   afterAck?: (outcome: BatchOutcome) => Promise<void> | void;
   now?: () => number;
+  /** Batches written online but not yet committed offline (default {@link DEFAULT_MAX_IN_FLIGHT}). */
+  maxInFlight?: number;
+  /** Time spent in each stage of a batch (ms) and the batch's size, e.g. for a profile. */
+  onStage?: (stage: Stage, ms: number, readings: number) => void;
 }
 
 const kindOf = (r: BuoyReading): StateReading['kind'] =>
   r.parameter === 'water_temperature' ? 'w' : r.parameter === 'turbidity' ? 't' : 'o';
 
+/** Batches applied and written online whose offline commit and ack are still pending. */
+export const DEFAULT_MAX_IN_FLIGHT = 4;
+
+/** The timed steps of a batch, in pipeline order (see {@link ProcessorOptions.onStage}). */
+export const STAGES = [
+  'decode',
+  'event_state',
+  'features',
+  'dhw_ytd',
+  'online_write',
+  'offline_commit',
+  'ack',
+] as const;
+export type Stage = (typeof STAGES)[number];
+
 /**
  * The processing loop: decode and check each reading, apply it to the shared event-time
  * state (which says new, duplicate or late), recompute the touched days' features, write
- * readings and features offline and online, and only then acknowledge. A crash anywhere
- * before the ack means redelivery, and every write above is idempotent by reading id, so the
- * effect is exactly once.
+ * them online at once, append readings and features offline, and only then acknowledge. A
+ * crash anywhere before the ack means redelivery, and every write is idempotent by reading id
+ * (a redelivered reading is a duplicate to the event state, its days are recomputed, the
+ * online write carries a newer sequence, the offline append anti-joins ids), so the effect is
+ * exactly once.
  *
- * Two batches are in flight: while one is written to DuckDB and Redis, the next one is
- * applied to the event state, so Redis's Lua time overlaps DuckDB's commit. Acks stay in
- * batch order; a crash in between only means more redelivered duplicates.
+ * The online write does not wait for DuckDB: a batch's features reach Redis as soon as its
+ * state is applied, while the offline commits run one after another behind the loop (DuckDB
+ * has one writer). At most `maxInFlight` batches wait for their offline commit; past that
+ * the loop stops pulling, so a slow disk slows intake instead of growing memory. Acks stay in
+ * batch order, each after both writes of its batch.
  */
 export async function runProcessor(options: ProcessorOptions, signal?: AbortSignal): Promise<void> {
   const onAbort = () => void options.source.close();
   signal?.addEventListener('abort', onAbort, { once: true });
+  const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  const inFlight: Promise<void>[] = [];
+  let tail: Promise<void> = Promise.resolve();
+  const failed: { error?: unknown; yes: boolean } = { yes: false };
   try {
-    let previous: Promise<void> = Promise.resolve();
     for await (const batch of options.source.batches()) {
+      if (failed.yes) throw failed.error;
       const applied = await applyBatch(options, batch);
-      await previous;
-      previous = (async () => {
-        const outcome = await commitBatch(options, applied);
-        await options.afterCommit?.(outcome);
+      const online = writeOnline(options, applied);
+      const previous = tail;
+      tail = (async () => {
+        const [, committed] = await Promise.allSettled([
+          online,
+          previous.then(() => commitOffline(options, applied)),
+        ]);
+        await online;
+        if (committed.status === 'rejected') throw committed.reason;
+        await options.afterCommit?.(applied.outcome);
+        const ackStart = performance.now();
         for (const d of batch) d.ack();
-        await options.afterAck?.(outcome);
+        options.onStage?.('ack', performance.now() - ackStart, batch.length);
+        await options.afterAck?.(applied.outcome);
       })();
-      // Surface a failed commit on the next turn instead of as an unhandled rejection.
-      previous.catch(() => undefined);
+      // A failed write stops the loop on its next turn, never as an unhandled rejection.
+      tail.catch((error: unknown) => {
+        if (!failed.yes) Object.assign(failed, { yes: true, error });
+      });
+      inFlight.push(tail);
+      if (inFlight.length > maxInFlight) await inFlight.shift();
       if (signal?.aborted) break;
     }
-    await previous;
+    await tail;
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
@@ -95,12 +136,14 @@ export interface AppliedBatch {
   online: { vector: FeatureVector; seq: number }[];
 }
 
-/** Applies and commits one batch (both stages, in order). */
+/** Applies and writes one batch (all stages, in order, without the ack). */
 export async function processBatch(
   options: ProcessorOptions,
   batch: readonly Delivery[],
 ): Promise<BatchOutcome> {
-  return commitBatch(options, await applyBatch(options, batch));
+  const applied = await applyBatch(options, batch);
+  await Promise.all([writeOnline(options, applied), commitOffline(options, applied)]);
+  return applied.outcome;
 }
 
 /** Stage 1: decode, check and apply to the shared event state; compute features. */
@@ -111,6 +154,12 @@ export async function applyBatch(
   const { sites, metrics } = options;
   const now = options.now ?? Date.now;
   const ingestedMs = now();
+  let stageStart = performance.now();
+  const endStage = (stage: Stage) => {
+    const end = performance.now();
+    options.onStage?.(stage, end - stageStart, batch.length);
+    stageStart = end;
+  };
   const quarantined: QuarantinedItem[] = [];
   const bySite = new Map<string, StoredReading[]>();
   for (const delivery of batch) {
@@ -146,7 +195,9 @@ export async function applyBatch(
       })),
     );
   }
+  endStage('decode');
   const applied = await options.state.apply(stateInput);
+  endStage('event_state');
 
   const fresh: StoredReading[] = [];
   const repeated: StoredReading[] = [];
@@ -198,7 +249,9 @@ export async function applyBatch(
       }
     }
   }
+  endStage('features');
   await addDhwMaxYtd(options.dhwYtd, featureRows);
+  endStage('dhw_ytd');
   return {
     outcome: {
       deliveries: batch,
@@ -215,31 +268,38 @@ export async function applyBatch(
   };
 }
 
-/** Stage 2: write readings, quarantine, late data and features offline, and features online. */
-export async function commitBatch(
+/** Writes the batch's latest features online (Redis by default); observes latency. */
+export async function writeOnline(options: ProcessorOptions, applied: AppliedBatch): Promise<void> {
+  const start = performance.now();
+  await options.online.writeMany(applied.online);
+  const { deliveries } = applied.outcome;
+  options.onStage?.('online_write', performance.now() - start, deliveries.length);
+  const doneMs = (options.now ?? Date.now)();
+  for (const d of deliveries) options.metrics.latency.observe((doneMs - d.receivedAtMs) / 1000);
+  options.afterOnline?.(applied.outcome);
+}
+
+/** Appends readings, quarantine, late data and features offline in one DuckDB commit. */
+export async function commitOffline(
   options: ProcessorOptions,
   applied: AppliedBatch,
-): Promise<BatchOutcome> {
-  const { outcome, metrics } = { outcome: applied.outcome, metrics: options.metrics };
-  // Both stores are idempotent and the ack waits for both: their round trips overlap.
-  await Promise.all([
-    options.offline.appendBatch({
-      fresh: applied.fresh,
-      repeated: applied.repeated,
-      quarantined: outcome.quarantined,
-      late: outcome.late,
-      features: applied.featureRows,
-    }),
-    options.online.writeMany(applied.online),
-  ]);
-  const doneMs = (options.now ?? Date.now)();
-  for (const d of outcome.deliveries) metrics.latency.observe((doneMs - d.receivedAtMs) / 1000);
+): Promise<void> {
+  const { outcome } = applied;
+  const { metrics } = options;
+  const start = performance.now();
+  await options.offline.appendBatch({
+    fresh: applied.fresh,
+    repeated: applied.repeated,
+    quarantined: outcome.quarantined,
+    late: outcome.late,
+    features: applied.featureRows,
+  });
+  options.onStage?.('offline_commit', performance.now() - start, outcome.deliveries.length);
   metrics.readings.inc({ outcome: 'applied' }, outcome.applied);
   metrics.readings.inc({ outcome: 'duplicate' }, outcome.duplicates);
   metrics.readings.inc({ outcome: 'late' }, outcome.late.length);
   metrics.readings.inc({ outcome: 'quarantined' }, outcome.quarantined.length);
   metrics.batches.inc();
-  return outcome;
 }
 
 /**

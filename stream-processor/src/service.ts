@@ -6,8 +6,9 @@ import type { HeatStress } from './heat-stress.js';
 import { createJetStreamSource, type ReadingSource } from './jetstream-source.js';
 import { createProcessorMetrics, type ProcessorMetrics } from './metrics.js';
 import { type OfflineStore, openOfflineStore } from './offline-store.js';
+import { openOfflineStoreThread } from './offline-store-thread.js';
 import { createOnlineStore, type OnlineStore } from './online-store.js';
-import { type BatchOutcome, runProcessor } from './processor.js';
+import { type BatchOutcome, runProcessor, type Stage } from './processor.js';
 import type { SiteRegistry } from './sites.js';
 
 /** Key prefix of the processor's shared event-time state in Redis. */
@@ -18,6 +19,11 @@ export interface StreamProcessorOptions {
   sites: SiteRegistry;
   /** DuckDB file of this instance. */
   offlinePath: string;
+  /**
+   * Run the offline store on a worker thread of its own (default true), so DuckDB's synchronous
+   * appends and commits stay off the event loop that writes the online features.
+   */
+  offlineThread?: boolean;
   /** JetStream source settings; or give `source` directly (e.g. MQTT). */
   nc?: NatsConnection;
   stream?: string;
@@ -35,8 +41,12 @@ export interface StreamProcessorOptions {
   online?: OnlineStore;
   onlineKeyOf?: (siteId: string) => string;
   metrics?: ProcessorMetrics;
+  afterOnline?: (outcome: BatchOutcome) => void;
   afterCommit?: (outcome: BatchOutcome) => Promise<void> | void;
   afterAck?: (outcome: BatchOutcome) => Promise<void> | void;
+  /** Batches written online whose offline commit is pending, at most. */
+  maxInFlight?: number;
+  onStage?: (stage: Stage, ms: number, readings: number) => void;
 }
 
 export interface StreamProcessor {
@@ -52,7 +62,10 @@ export interface StreamProcessor {
 export async function startStreamProcessor(
   options: StreamProcessorOptions,
 ): Promise<StreamProcessor> {
-  const offline = await openOfflineStore(options.offlinePath);
+  const offline =
+    options.offlineThread === false
+      ? await openOfflineStore(options.offlinePath)
+      : await openOfflineStoreThread(options.offlinePath);
   const online =
     options.online ??
     createOnlineStore({
@@ -99,8 +112,11 @@ export async function startStreamProcessor(
       dhwYtd,
       metrics,
       sourceName: options.sourceName ?? 'jetstream',
+      ...(options.afterOnline ? { afterOnline: options.afterOnline } : {}),
       ...(options.afterCommit ? { afterCommit: options.afterCommit } : {}),
       ...(options.afterAck ? { afterAck: options.afterAck } : {}),
+      ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
+      ...(options.onStage ? { onStage: options.onStage } : {}),
     },
     controller.signal,
   );

@@ -98,6 +98,9 @@ export async function startIsolatedProcessor(
     nc,
     redis,
     offlinePath: `${iso.dir}/offline.duckdb`,
+    // DuckDB in this thread: a worker started from TypeScript sources takes seconds to load;
+    // the thread store has its own test and the redelivery and scaling tests run through it.
+    offlineThread: false,
     afterAck: (outcome) => {
       outcomes.push(outcome);
     },
