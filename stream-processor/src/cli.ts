@@ -6,6 +6,11 @@ import { workspaceRoot } from '@reefguard/core/cli/workspace';
 import pino from 'pino';
 import { z } from 'zod';
 import { connectNats, connectRedis } from './connections.js';
+import {
+  DEFAULT_PSI_CHECK_EVERY,
+  DEFAULT_PSI_WINDOW,
+  DEFAULT_SUSTAIN_MS,
+} from './drift-monitor.js';
 import { DEFAULT_ALLOWED_LATENESS_MS } from './event-state.js';
 import { loadGbrSites } from './gbr-sites.js';
 import { createCrwHeatStress } from './heat-stress.js';
@@ -35,7 +40,11 @@ Run several instances with different --instance names to share the load.
 settings: REEFGUARD_SLACK_WEBHOOK_URL (secret, optional), REEFGUARD_ALLOWED_LATENESS_MINUTES,
           REEFGUARD_METRICS_HOST, REEFGUARD_ONLINE_STORE (redis, the default, or duckdb: the
           embedded store $REEFGUARD_STATE_DIR/online-<instance>.duckdb for a single process;
-          the event state still lives in Redis)`;
+          the event state still lives in Redis)
+drift (with --card): REEFGUARD_DRIFT_WINDOW (live values per feature in the PSI window,
+          default ${DEFAULT_PSI_WINDOW}), REEFGUARD_DRIFT_CHECK_EVERY (new values between checks,
+          default ${DEFAULT_PSI_CHECK_EVERY}), REEFGUARD_DRIFT_SUSTAIN_S (seconds PSI must stay above
+          the threshold, with 3 checks in a row, before a retrain request; default ${DEFAULT_SUSTAIN_MS / 1000})`;
 
 const settings = {
   ...commonSettings,
@@ -46,6 +55,12 @@ const settings = {
     .default(DEFAULT_ALLOWED_LATENESS_MS / 60_000),
   ONLINE_STORE: z.enum(['redis', 'duckdb']).default('redis'),
   METRICS_HOST: z.union([z.ipv4(), z.ipv6(), z.literal('localhost')]).default(DEFAULT_METRICS_HOST),
+  DRIFT_WINDOW: z.coerce.number().int().positive().default(DEFAULT_PSI_WINDOW),
+  DRIFT_CHECK_EVERY: z.coerce.number().int().positive().default(DEFAULT_PSI_CHECK_EVERY),
+  DRIFT_SUSTAIN_S: z.coerce
+    .number()
+    .nonnegative()
+    .default(DEFAULT_SUSTAIN_MS / 1000),
 };
 
 /** `./reefguard stream-processor`: runs until SIGINT/SIGTERM. */
@@ -110,7 +125,18 @@ export async function run(args: string[]): Promise<number> {
           (await redis.set(`reefguard:sp:claim:slack:${key}`, '1', 'PX', ttlMs, 'NX')) === 'OK',
       })
     : null;
-  const monitoring = createMonitoring({ nc, redis, metrics, card, notifier });
+  const monitoring = createMonitoring({
+    nc,
+    redis,
+    metrics,
+    card,
+    notifier,
+    drift: {
+      windowSize: config.DRIFT_WINDOW,
+      checkEvery: config.DRIFT_CHECK_EVERY,
+      sustainMs: config.DRIFT_SUSTAIN_S * 1000,
+    },
+  });
   const source =
     values.source === 'mqtt'
       ? await createMqttSource({

@@ -1,0 +1,222 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { jetstream } from '@nats-io/jetstream';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import {
+  type BuoyReading,
+  type DriftEvent,
+  driftEventSchema,
+  freePort,
+  type LocalServer,
+  natsSubjects,
+  READING_UNITS,
+  type RetrainRequest,
+  readingId,
+  retrainRequestSchema,
+  SCHEMA_VERSION,
+  startNats,
+  startRedis,
+} from '@reefguard/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * `./reefguard stream-processor`'s drift timing settings, through the real command (what the
+ * demo runs): REEFGUARD_DRIFT_WINDOW, REEFGUARD_DRIFT_CHECK_EVERY and REEFGUARD_DRIFT_SUSTAIN_S
+ * reach the drift monitor, the production defaults stay (a short burst gives no check at all),
+ * and a bad value is refused by name. Private NATS and Redis: its retrain requests must reach
+ * no other test's worker.
+ */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CARD = join(ROOT, 'test/fixtures/models/v1/model-card.json');
+const SITE = 'pixel-1020';
+const FEATURE = 'sst_rolling_avg_7d';
+const DAYS = 40;
+/** A buoy's reading every 3 h, as the demo's gateways send. */
+const READINGS_PER_DAY = 8;
+
+let dir: string;
+let nats: LocalServer;
+let redis: LocalServer;
+let nc: NatsConnection;
+
+function startCli(env: Record<string, string>, stateDir: string, port: number): ChildProcess {
+  return spawn(
+    process.execPath,
+    [
+      '--conditions=source',
+      '--import',
+      'tsx',
+      'core/src/cli/bin.ts',
+      'stream-processor',
+      '--card',
+      CARD,
+      '--metrics-port',
+      String(port),
+    ],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        REEFGUARD_NATS_URL: nats.url,
+        REEFGUARD_REDIS_URL: redis.url,
+        REEFGUARD_STATE_DIR: stateDir,
+        REEFGUARD_LOG_LEVEL: 'info',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+}
+
+function output(child: ChildProcess): { text: () => string } {
+  let text = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    text += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    text += c.toString();
+  });
+  return { text: () => text };
+}
+
+/** Up when it logs "stream processor running": its stream and durable consumer exist then. */
+async function waitForRunning(child: ChildProcess, log: () => string) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`processor exited ${child.exitCode}: ${log()}`);
+    if (log().includes('stream processor running')) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the processor did not start: ${log()}`);
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  return exited;
+}
+
+/** Hot readings (32 degC, far above the card's reference) every 3 h for `DAYS` days. */
+async function publishSeason(station: string, startDay: number) {
+  const js = jetstream(nc);
+  for (let k = 0; k < DAYS * READINGS_PER_DAY; k++) {
+    const hours = k * (24 / READINGS_PER_DAY);
+    const observedAt = new Date(startDay * 86_400_000 + hours * 3_600_000).toISOString();
+    const reading: BuoyReading = {
+      schema_version: SCHEMA_VERSION,
+      id: readingId(station, 'water_temperature', observedAt),
+      site_id: SITE,
+      station_id: station,
+      parameter: 'water_temperature',
+      value: 32,
+      unit: READING_UNITS.water_temperature,
+      observed_at: observedAt,
+      lat: -12.28,
+      lon: 143.35,
+      source: 'replay',
+    };
+    const h = headers();
+    h.set('Nats-Msg-Id', reading.id);
+    await js.publish(`reefguard.v1.readings.${SITE}`, JSON.stringify(reading), { headers: h });
+  }
+}
+
+/** Runs the command with `env` on a fresh season; the drift events and retrain requests it sent. */
+async function runSeason(name: string, env: Record<string, string>, startDay: number) {
+  const events: DriftEvent[] = [];
+  const requests: RetrainRequest[] = [];
+  const driftSub = nc.subscribe(natsSubjects.drift(FEATURE));
+  const retrainSub = nc.subscribe(natsSubjects.retrainRequests);
+  void (async () => {
+    for await (const m of driftSub) events.push(driftEventSchema.parse(m.json()));
+  })();
+  void (async () => {
+    for await (const m of retrainSub) requests.push(retrainRequestSchema.parse(m.json()));
+  })();
+  const port = await freePort();
+  const child = startCli(env, join(dir, name), port);
+  const log = output(child);
+  try {
+    await waitForRunning(child, log.text);
+    await publishSeason(`buoy-${name}`, startDay);
+    const processed = async () => {
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+      const applied = text.match(/^reefguard_stream_readings_total\{outcome="applied"\} (\d+)/m);
+      return Number(applied?.[1] ?? 0);
+    };
+    await expect.poll(processed, { timeout: 20_000, interval: 200 }).toBe(DAYS * READINGS_PER_DAY);
+    await new Promise((r) => setTimeout(r, 1_000));
+  } finally {
+    expect(await stop(child)).toBe(0);
+    driftSub.unsubscribe();
+    retrainSub.unsubscribe();
+  }
+  return { events, requests };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'demo-drift-settings-'));
+  [nats, redis] = await Promise.all([
+    startNats({ dataDir: join(dir, 'nats') }),
+    startRedis({ dataDir: join(dir, 'redis') }),
+  ]);
+  nc = await connect({ servers: nats.url });
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await Promise.all([nats?.stop(), redis?.stop()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('stream processor CLI - drift timing settings (the demo runs the real command with them)', () => {
+  it('a window of 10 checked every 5 values with no sustain period: drift checks over 10 values and one retrain request', async () => {
+    const { events, requests } = await runSeason(
+      'fast',
+      {
+        REEFGUARD_DRIFT_WINDOW: '10',
+        REEFGUARD_DRIFT_CHECK_EVERY: '5',
+        REEFGUARD_DRIFT_SUSTAIN_S: '0',
+      },
+      Date.UTC(2016, 0, 1) / 86_400_000,
+    );
+    // At most one rolling value per site-day and batch (at most 40) checked every 5: at least
+    // 3 checks (3 drifted in a row make a request), each over at most the last 10 values.
+    expect(events.length).toBeGreaterThanOrEqual(3);
+    expect(events.length).toBeLessThanOrEqual(DAYS / 5);
+    expect(Math.min(...events.map((e) => e.window_count))).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...events.map((e) => e.window_count))).toBe(10);
+    expect(events.filter((e) => e.drifted).length).toBeGreaterThanOrEqual(3);
+    expect(events.every((e) => e.model_version === 'v1')).toBe(true);
+    // Three drifted checks in a row, no sustain period: one request for the episode.
+    expect(requests).toHaveLength(1);
+    // The request names the features that drifted first: the card's, all fed by the hot water.
+    expect(requests[0]?.features.length).toBeGreaterThanOrEqual(1);
+    for (const feature of requests[0]?.features ?? []) {
+      expect(['dhw', 'hotspot', 'sst_anomaly', 'sst_rolling_avg_7d']).toContain(feature);
+    }
+  }, 60_000);
+
+  it("production's defaults (500 values, checked every 100, 15 minutes) give no check for the same 40 days", async () => {
+    const { events, requests } = await runSeason('defaults', {}, Date.UTC(2017, 0, 1) / 86_400_000);
+    expect(events).toHaveLength(0);
+    expect(requests).toHaveLength(0);
+  }, 60_000);
+
+  it('refuses a bad drift setting, naming it, before connecting anywhere', async () => {
+    const child = startCli(
+      { REEFGUARD_DRIFT_CHECK_EVERY: '0', REEFGUARD_DRIFT_SUSTAIN_S: 'soon' },
+      join(dir, 'bad'),
+      await freePort(),
+    );
+    const log = output(child);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).not.toBe(0);
+    expect(log.text()).toMatch(/REEFGUARD_DRIFT_CHECK_EVERY/);
+    expect(log.text()).toMatch(/REEFGUARD_DRIFT_SUSTAIN_S/);
+  }, 30_000);
+});
