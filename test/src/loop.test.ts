@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,11 +25,9 @@ import {
   Secret,
   type SlackReceiver,
   slackMessageText,
-  startAlertmanager,
   startMlflow,
   startMosquitto,
   startNats,
-  startPrometheus,
   startSlackReceiver,
   writeScrapeTargets,
 } from '@reefguard/core';
@@ -56,6 +54,7 @@ import { readTrace } from '../../serving/src/rollout-trace.js';
 import { createSiteCatalog } from '../../serving/src/sites.js';
 import { featureHash, MODEL_NAME, testSites, writeFeatures } from '../../serving/test/helpers.js';
 import { registerVersion } from '../../serving/test/mlflow.js';
+import { startFastMonitoring } from './fast-monitoring.js';
 
 /**
  * The closed loop end to end, every part real: private NATS (JetStream) and Mosquitto, the
@@ -72,17 +71,28 @@ const WINDOW_MS = 8_000;
 const CANARY_WEIGHT = 0.1;
 const silent = pino({ level: 'silent' });
 
-/** The shipped alert rules with every `for:` at 0 s and 1 s evaluation: a test's time scale. */
-async function fastRules(dir: string): Promise<string> {
-  const text = await readFile(join(ROOT, 'infra/monitoring/rules/reefguard.rules.yml'), 'utf8');
-  const path = join(dir, 'fast.rules.yml');
-  await writeFile(
-    path,
-    text
-      .replace(/^(\s+)for: \S+$/gm, '$1for: 0s')
-      .replace(/^(\s+)interval: \S+$/gm, '$1interval: 1s'),
-  );
-  return path;
+/** A succeeded retrain result as the worker publishes it, for a registered `version`. */
+function succeededResult(requestId: string, trace: string, version: string): RetrainResult {
+  const now = new Date().toISOString();
+  return {
+    schema_version: 1,
+    id: `result/${requestId}`,
+    request_id: requestId,
+    trace_id: trace,
+    status: 'succeeded',
+    model_name: MODEL_NAME,
+    model_version: version,
+    data_version: 'fixture',
+    threshold: 0.5,
+    metrics: {
+      model: { f1: 0.9, auroc: 0.9, pr_auc: 0.9, brier: 0.1 },
+      crw_baseline: { f1: 0.6, auroc: null, pr_auc: null, brier: 0.2 },
+    },
+    held_out_events: [],
+    training_seconds: 1,
+    started_at: now,
+    finished_at: now,
+  };
 }
 
 /** An agent id whose cohort position puts it in the first 10 % of the fleet. */
@@ -159,20 +169,7 @@ describe('closed loop - drift -> retrain -> register -> challenger -> canary (cl
     // Monitoring: Prometheus scrapes the stream processor's PSI gauge; its alerts go through
     // Alertmanager to a local Slack receiver, as the stream processor's own message does.
     slack = await startSlackReceiver({ recordFile: join(dir, 'slack.jsonl') });
-    alertmanager = await startAlertmanager({
-      dataDir: join(dir, 'alertmanager'),
-      configFile: join(ROOT, 'infra/monitoring/alertmanager.yml'),
-      slackWebhookUrl: slack.url,
-      timers: { groupWait: '1s', groupInterval: '1s' },
-    });
-    prometheus = await startPrometheus({
-      dataDir: join(dir, 'prometheus'),
-      ruleFiles: [await fastRules(dir)],
-      alertmanagerUrl: alertmanager.url,
-      scrapeIntervalS: 1,
-      evaluationIntervalS: 1,
-      targetsRefreshS: 1,
-    });
+    ({ alertmanager, prometheus } = await startFastMonitoring(dir, slack.url));
     streamMetricsServer = createServer(async (_req, res) => {
       res.setHeader('content-type', streamMetrics.registry.contentType);
       res.end(await streamMetrics.registry.metrics());
@@ -509,26 +506,7 @@ describe('closed loop - drift -> retrain -> register -> challenger -> canary (cl
       for (const event of card.metrics.held_out_events) event.event = `gbr-${event.event}`;
     });
     const trace = `trace-loop-${process.pid}-good`;
-    const now = new Date().toISOString();
-    const result: RetrainResult = {
-      schema_version: 1,
-      id: `result/manual-${process.pid}`,
-      request_id: `manual-${process.pid}`,
-      trace_id: trace,
-      status: 'succeeded',
-      model_name: MODEL_NAME,
-      model_version: version,
-      data_version: 'fixture',
-      threshold: 0.5,
-      metrics: {
-        model: { f1: 0.9, auroc: 0.9, pr_auc: 0.9, brier: 0.1 },
-        crw_baseline: { f1: 0.6, auroc: null, pr_auc: null, brier: 0.2 },
-      },
-      held_out_events: [],
-      training_seconds: 1,
-      started_at: now,
-      finished_at: now,
-    };
+    const result = succeededResult(`manual-${process.pid}`, trace, version);
     nc.publish(natsSubjects.retrainResults, JSON.stringify(result));
     await expect
       .poll(() => stages(trace), { timeout: 30_000 })
@@ -560,26 +538,7 @@ describe('closed loop - drift -> retrain -> register -> challenger -> canary (cl
     const champion = (await promotion.registry.getAlias('champion')) as string;
     const championSha = (await promotion.registry.readCard(champion)).files.model.sha256;
     const trace = `trace-loop-${process.pid}-broken`;
-    const now = new Date().toISOString();
-    const result: RetrainResult = {
-      schema_version: 1,
-      id: `result/broken-${process.pid}`,
-      request_id: `broken-${process.pid}`,
-      trace_id: trace,
-      status: 'succeeded',
-      model_name: MODEL_NAME,
-      model_version: version,
-      data_version: 'fixture',
-      threshold: 0.5,
-      metrics: {
-        model: { f1: 0.9, auroc: 0.9, pr_auc: 0.9, brier: 0.1 },
-        crw_baseline: { f1: 0.6, auroc: null, pr_auc: null, brier: 0.2 },
-      },
-      held_out_events: [],
-      training_seconds: 1,
-      started_at: now,
-      finished_at: now,
-    };
+    const result = succeededResult(`broken-${process.pid}`, trace, version);
     nc.publish(natsSubjects.retrainResults, JSON.stringify(result));
     await expect
       .poll(() => stages(trace), { timeout: 30_000 })

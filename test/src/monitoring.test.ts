@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,10 +10,8 @@ import {
   type PrometheusServer,
   type SlackReceiver,
   slackMessageText,
-  startAlertmanager,
   startMosquitto,
   startNats,
-  startPrometheus,
   startSlackReceiver,
   writeScrapeTargets,
 } from '@reefguard/core';
@@ -34,25 +32,12 @@ import {
   testSites,
   writeFeatures,
 } from '../../serving/test/helpers.js';
+import { startFastMonitoring } from './fast-monitoring.js';
 
 const { redisUrl } = inject('stack');
 const MONITORING = resolve('infra/monitoring');
 const TAG = `mon${process.pid}${Date.now() % 100_000}`;
 const DRIFT_FEATURE = 'sst_daily_mean';
-
-/**
- * The shipped rules with every `for:` at 0 and every group evaluated each second: the same
- * expressions and labels, on a test's time scale.
- */
-async function fastRules(dir: string): Promise<string> {
-  const text = await readFile(join(MONITORING, 'rules', 'reefguard.rules.yml'), 'utf8');
-  const fast = text
-    .replace(/^(\s+)for: \S+$/gm, '$1for: 0s')
-    .replace(/^(\s+)interval: \S+$/gm, '$1interval: 1s');
-  const path = join(dir, 'fast.rules.yml');
-  await writeFile(path, fast);
-  return path;
-}
 
 /** The metric families a /metrics page exports, with the series names a histogram adds. */
 async function exportedNames(url: string): Promise<Set<string>> {
@@ -160,20 +145,7 @@ describe('monitoring - real Prometheus and Alertmanager over the real services',
       startNats({ dataDir: join(dir, 'nats') }),
       startMosquitto({ dataDir: join(dir, 'mosquitto') }),
     ]);
-    alertmanager = await startAlertmanager({
-      dataDir: join(dir, 'alertmanager'),
-      configFile: join(MONITORING, 'alertmanager.yml'),
-      slackWebhookUrl: slack.url,
-      timers: { groupWait: '1s', groupInterval: '1s' },
-    });
-    prometheus = await startPrometheus({
-      dataDir: join(dir, 'prometheus'),
-      ruleFiles: [await fastRules(dir)],
-      alertmanagerUrl: alertmanager.url,
-      scrapeIntervalS: 1,
-      evaluationIntervalS: 1,
-      targetsRefreshS: 1,
-    });
+    ({ alertmanager, prometheus } = await startFastMonitoring(dir, slack.url));
 
     // Serving with a champion, answering the risk map of two sites from hot features.
     const sites = testSites(TAG, 2);
