@@ -183,79 +183,100 @@ export async function applyBatch(
     else bySite.set(decoded.reading.site_id, [row]);
   }
 
-  const stateInput = new Map<string, StateReading[]>();
-  for (const [site, rows] of bySite) {
-    stateInput.set(
-      site,
-      rows.map((r) => ({
-        id: r.reading.id,
-        observedMs: r.observedMs,
-        kind: kindOf(r.reading),
-        value: r.reading.value,
-      })),
-    );
-  }
   endStage('decode');
-  const applied = await options.state.apply(stateInput);
-  endStage('event_state');
 
   const fresh: StoredReading[] = [];
   const repeated: StoredReading[] = [];
   const late: LateReading[] = [];
-  const featureRows: FeatureRow[] = [];
-  const online: { vector: FeatureVector; seq: number }[] = [];
+  // Keyed by site and day: a day split over two rounds keeps its complete (last) row only.
+  const featureRows = new Map<string, FeatureRow>();
+  const online = new Map<string, { vector: FeatureVector; seq: number }>();
   let appliedCount = 0;
   let duplicates = 0;
   const computedAt = new Date(ingestedMs).toISOString();
-  for (const [siteId, rows] of bySite) {
-    const result = applied.get(siteId);
-    const site = sites.get(siteId) as SiteProfile;
-    if (!result) continue;
-    result.statuses.forEach((status, i) => {
-      const row = rows[i] as StoredReading;
-      if (status === 'N') {
-        appliedCount += 1;
-        fresh.push(row);
-      } else if (status === 'D') {
-        duplicates += 1;
-        repeated.push(row);
-      } else {
-        repeated.push(row);
-        late.push({
-          ...row,
-          watermarkMs: result.window.watermarkMs,
-          reason: 'beyond_allowed_lateness',
-        });
-      }
-    });
-    const { window } = result;
-    if (Number.isNaN(window.firstTouchedDay)) continue;
-    const fromDay = Math.max(window.firstTouchedDay, window.lastDay - MAX_RECOMPUTE_DAYS);
-    for (let day = fromDay; day <= window.lastDay; day++) {
-      const values = featuresOfDay(site, window, day, options.heat);
-      featureRows.push({ siteId, day, ingestedMs, values });
-      if (day === window.lastDay) {
-        online.push({
-          seq: window.seq,
-          vector: {
-            schema_version: 1,
-            site_id: siteId,
-            as_of: dayEndIso(day),
-            computed_at: computedAt,
-            feature_set_version: FEATURE_SET_VERSION,
-            values,
-          },
-        });
+  let stateMs = 0;
+  const roundsStart = performance.now();
+  // A backlog batch may span weeks of a site; the state returns a 92-day window and at most
+  // MAX_RECOMPUTE_DAYS + 1 days are recomputed per application, so the site's readings are
+  // applied in rounds of that many days each (arrival order kept): every day gets its row,
+  // computed with its full DHW history. A live batch is one round.
+  const chunks = new Map([...bySite].map(([site, rows]) => [site, splitByDaySpan(rows)]));
+  const rounds = Math.max(0, ...[...chunks.values()].map((c) => c.length));
+  for (let round = 0; round < rounds; round++) {
+    const stateInput = new Map<string, StateReading[]>();
+    const roundRows = new Map<string, StoredReading[]>();
+    for (const [site, siteChunks] of chunks) {
+      const rows = siteChunks[round];
+      if (!rows) continue;
+      roundRows.set(site, rows);
+      stateInput.set(
+        site,
+        rows.map((r) => ({
+          id: r.reading.id,
+          observedMs: r.observedMs,
+          kind: kindOf(r.reading),
+          value: r.reading.value,
+        })),
+      );
+    }
+    const stateStart = performance.now();
+    const applied = await options.state.apply(stateInput);
+    stateMs += performance.now() - stateStart;
+    for (const [siteId, rows] of roundRows) {
+      const result = applied.get(siteId);
+      const site = sites.get(siteId) as SiteProfile;
+      if (!result) continue;
+      result.statuses.forEach((status, i) => {
+        const row = rows[i] as StoredReading;
+        if (status === 'N') {
+          appliedCount += 1;
+          fresh.push(row);
+        } else if (status === 'D') {
+          duplicates += 1;
+          repeated.push(row);
+        } else {
+          repeated.push(row);
+          late.push({
+            ...row,
+            watermarkMs: result.window.watermarkMs,
+            reason: 'beyond_allowed_lateness',
+          });
+        }
+      });
+      const { window } = result;
+      if (Number.isNaN(window.firstTouchedDay)) continue;
+      const fromDay = Math.max(window.firstTouchedDay, window.lastDay - MAX_RECOMPUTE_DAYS);
+      for (let day = fromDay; day <= window.lastDay; day++) {
+        const values = featuresOfDay(site, window, day, options.heat);
+        featureRows.set(`${siteId}/${day}`, { siteId, day, ingestedMs, values });
+        if (day === window.lastDay) {
+          online.set(siteId, {
+            seq: window.seq,
+            vector: {
+              schema_version: 1,
+              site_id: siteId,
+              as_of: dayEndIso(day),
+              computed_at: computedAt,
+              feature_set_version: FEATURE_SET_VERSION,
+              values,
+            },
+          });
+        }
       }
     }
   }
-  endStage('features');
-  await addDhwMaxYtd(options.dhwYtd, featureRows);
+  // Rounds interleave state round trips and feature computation: time each apart.
+  stageStart = performance.now();
+  options.onStage?.('event_state', stateMs, batch.length);
+  options.onStage?.('features', stageStart - roundsStart - stateMs, batch.length);
+  const rows = [...featureRows.values()];
+  await addDhwMaxYtd(options.dhwYtd, rows);
   endStage('dhw_ytd');
+  const onlineWrites = [...online.values()];
   return {
     outcome: {
       deliveries: batch,
-      vectors: online.map((o) => o.vector),
+      vectors: onlineWrites.map((o) => o.vector),
       quarantined,
       late,
       applied: appliedCount,
@@ -263,9 +284,37 @@ export async function applyBatch(
     },
     fresh,
     repeated,
-    featureRows,
-    online,
+    featureRows: rows,
+    online: onlineWrites,
   };
+}
+
+/**
+ * Cuts a site's readings (in arrival order) into runs whose event days span at most
+ * MAX_RECOMPUTE_DAYS + 1 days, so that each run's days are all recomputed when it is applied.
+ */
+export function splitByDaySpan(rows: readonly StoredReading[]): StoredReading[][] {
+  const runs: StoredReading[][] = [];
+  let current: StoredReading[] = [];
+  let low = Number.POSITIVE_INFINITY;
+  let high = Number.NEGATIVE_INFINITY;
+  for (const row of rows) {
+    const day = Math.floor(row.observedMs / 86_400_000);
+    const nextLow = Math.min(low, day);
+    const nextHigh = Math.max(high, day);
+    if (current.length > 0 && nextHigh - nextLow > MAX_RECOMPUTE_DAYS) {
+      runs.push(current);
+      current = [];
+      low = day;
+      high = day;
+    } else {
+      low = nextLow;
+      high = nextHigh;
+    }
+    current.push(row);
+  }
+  if (current.length > 0) runs.push(current);
+  return runs;
 }
 
 /** Writes the batch's latest features online (Redis by default); observes latency. */
