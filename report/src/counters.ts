@@ -52,6 +52,8 @@ export interface CounterSnapshot {
   /** Edge agents: where they stand. */
   site_id?: string;
   station_id?: string;
+  /** Edge agents: every buoy station the gateway carries (its own first); default [station_id]. */
+  station_ids?: string[];
   scraped_at: string;
   samples: MetricSample[];
 }

@@ -23,7 +23,7 @@ export async function startGateways(
   out: string,
   env: Record<string, string>,
 ): Promise<RunningAgent[]> {
-  const seasonMs = (gateways[0]?.readings ?? 0) * options.intervalHours * 3_600_000;
+  const seasonMs = (gateways[0]?.readingsPerSite ?? 0) * options.intervalHours * 3_600_000;
   const speed = Math.max(1, Math.round(seasonMs / (options.playSeconds * 1000)));
   const agents: RunningAgent[] = [];
   for (const gateway of gateways) {

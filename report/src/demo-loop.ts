@@ -1,7 +1,5 @@
-import { join } from 'node:path';
-import { loadReplayPixels } from '@reefguard/stream-processor';
 import type { DemoOptions } from './demo.js';
-import type { Gateway } from './demo-gateways.js';
+import type { Gateway, GatewaySite } from './demo-gateways.js';
 import type { Progress } from './demo-progress.js';
 import { readEvents } from './event-log.js';
 
@@ -23,16 +21,18 @@ export async function followLoop(
   stateDir: string,
   apiUrl: string,
   gateways: Gateway[],
-  options: Pick<DemoOptions, 'root' | 'season' | 'loopTimeoutS' | 'signal'>,
+  options: Pick<DemoOptions, 'loopTimeoutS' | 'signal'>,
   progress: Progress,
-): Promise<string> {
+): Promise<{ summary: string; finished: boolean }> {
   const seen = new Set<string>();
   const say = (key: string, text: string) => {
     if (seen.has(key)) return;
     seen.add(key);
     progress.info(text);
   };
-  const sites = await sampleSites(options.root, options.season, gateways);
+  const live = liveSites(gateways);
+  const traffic: Traffic = { requests: 0, byCohort: { champion: 0, challenger: 0 }, status: {} };
+  let lastTrafficLine = Date.now();
   let outcome: string | null = null;
   const deadline = Date.now() + options.loopTimeoutS * 1000;
   while (Date.now() < deadline && !options.signal.aborted) {
@@ -77,42 +77,88 @@ export async function followLoop(
         );
       }
     }
-    if (outcome) return outcome;
-    if (canaryOpen) await sendTraffic(apiUrl, sites, 2_000);
-    else await new Promise((resolve) => setTimeout(resolve, 2_000));
+    if (outcome) {
+      if (traffic.requests > 0) progress.info(trafficLine(traffic));
+      return { summary: outcome, finished: true };
+    }
+    if (canaryOpen) {
+      say(
+        'traffic',
+        `canary traffic: single-site predictions alternating between the ${live.challenger.length} live sites of the challenger cohort and the ${live.champion.length} of the champion's, until the window closes`,
+      );
+      await sendTraffic(apiUrl, live, 2_000, traffic);
+      if (Date.now() - lastTrafficLine > 10_000) {
+        lastTrafficLine = Date.now();
+        progress.info(trafficLine(traffic));
+      }
+    } else await new Promise((resolve) => setTimeout(resolve, 2_000));
   }
   const drifted = seen.has('drift');
-  return drifted
-    ? `the loop did not finish within ${options.loopTimeoutS} s; the report shows how far it got`
-    : `no drift above the threshold within ${options.loopTimeoutS} s`;
+  return {
+    summary: drifted
+      ? `the loop did not finish within ${options.loopTimeoutS} s; the report shows how far it got`
+      : `no drift above the threshold within ${options.loopTimeoutS} s`,
+    finished: false,
+  };
 }
 
-/** The gateways' sites and about 200 more along the reef: the canary splits by site. */
-async function sampleSites(root: string, year: number, gateways: Gateway[]): Promise<string[]> {
-  const all = await loadReplayPixels(join(root, 'data/sample'), year);
-  const step = Math.max(1, Math.floor(all.length / 200));
-  return [
-    ...gateways.map((g) => g.pixel.siteId),
-    ...all.filter((_, i) => i % step === 0).map((p) => p.siteId),
-  ];
+/** The sites the gateways stream live, by serving's cohort: only they have daily features. */
+function liveSites(gateways: Gateway[]): Record<GatewaySite['cohort'], string[]> {
+  const sites = gateways.flatMap((g) => g.sites);
+  return {
+    champion: sites.filter((s) => s.cohort === 'champion').map((s) => s.pixel.siteId),
+    challenger: sites.filter((s) => s.cohort === 'challenger').map((s) => s.pixel.siteId),
+  };
 }
 
-/** Prediction requests for `durationMs`, a few at a time, spread over the sites. */
-async function sendTraffic(apiUrl: string, sites: string[], durationMs: number) {
+interface Traffic {
+  requests: number;
+  byCohort: Record<GatewaySite['cohort'], number>;
+  status: Record<string, number>;
+}
+
+function trafficLine(t: Traffic): string {
+  const statuses = Object.entries(t.status)
+    .map(([code, n]) => `${code} x${n}`)
+    .join(', ');
+  return `canary traffic so far: ${t.requests} requests (challenger-cohort sites ${t.byCohort.challenger}, champion-cohort ${t.byCohort.champion}; HTTP ${statuses})`;
+}
+
+/**
+ * Prediction requests for `durationMs`, 8 at a time, alternating between the two cohorts'
+ * live sites so both sides of the canary get about the same evidence.
+ */
+async function sendTraffic(
+  apiUrl: string,
+  live: Record<GatewaySite['cohort'], string[]>,
+  durationMs: number,
+  traffic: Traffic,
+) {
   const end = Date.now() + durationMs;
-  let i = 0;
+  const cohorts = (['challenger', 'champion'] as const).filter((c) => live[c].length > 0);
+  if (cohorts.length === 0) return;
   while (Date.now() < end) {
     await Promise.all(
-      Array.from({ length: 8 }, () =>
-        fetch(`${apiUrl}/v1/predict`, {
+      Array.from({ length: 8 }, () => {
+        const n = traffic.requests++;
+        const cohort = cohorts[n % cohorts.length] as GatewaySite['cohort'];
+        const sites = live[cohort];
+        const site = sites[Math.floor(n / cohorts.length) % sites.length] as string;
+        traffic.byCohort[cohort] += 1;
+        return fetch(`${apiUrl}/v1/predict`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ site_id: sites[i++ % sites.length] }),
+          body: JSON.stringify({ site_id: site }),
         }).then(
-          (r) => r.arrayBuffer(),
-          () => undefined,
-        ),
-      ),
+          async (r) => {
+            await r.arrayBuffer();
+            traffic.status[r.status] = (traffic.status[r.status] ?? 0) + 1;
+          },
+          () => {
+            traffic.status.failed = (traffic.status.failed ?? 0) + 1;
+          },
+        );
+      }),
     );
   }
 }

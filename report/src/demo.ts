@@ -1,14 +1,23 @@
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readStack, stackEnv, stopStack, writeScrapeTargets } from '@reefguard/core';
+import {
+  monitoringUnavailable,
+  readStack,
+  stackEnv,
+  startMonitoringStack,
+  stopStack,
+  writeScrapeTargets,
+} from '@reefguard/core';
 import { COMMANDS } from '@reefguard/core/cli/commands';
+import { DEFAULT_CANARY_WEIGHT } from '@reefguard/serving';
 import { type CounterSnapshot, writeCounterSnapshot } from './counters.js';
 import { fleetState, MAX_AGENT_RESTARTS, startGateways } from './demo-fleet.js';
-import { writeGatewayReadings } from './demo-gateways.js';
+import { DEFAULT_SITES_PER_GATEWAY, writeGatewayReadings } from './demo-gateways.js';
 import { followLoop } from './demo-loop.js';
 import { freePort, serveDirectory } from './demo-loopback.js';
 import { createSupervisor, DemoStepError } from './demo-processes.js';
 import { createProgress, type Progress, scrape, waitFor } from './demo-progress.js';
+import { type RuleTiming, writeScaledMonitoring } from './demo-rules.js';
 import { startSlackReceiver } from './demo-slack.js';
 import { type EventRecorder, readEvents, startEventRecorder } from './event-log.js';
 import { summarizeReport } from './render-html.js';
@@ -20,6 +29,8 @@ export interface DemoOptions {
   /** Heat-wave season replayed (a year of the shipped annual maximum DHW, 1986-2017). */
   season: number;
   gateways: number;
+  /** Buoys each gateway carries (live sites: only they have daily features to answer from). */
+  sitesPerGateway: number;
   /** Trainer `--quick` for the first model and the retrain (tiny models, minutes saved). */
   quick: boolean;
   /** Seconds the season takes to play at the gateways. */
@@ -37,6 +48,7 @@ export interface DemoOptions {
 export const DEFAULT_DEMO_OPTIONS = {
   season: 2016,
   gateways: 4,
+  sitesPerGateway: DEFAULT_SITES_PER_GATEWAY,
   quick: false,
   playSeconds: 120,
   canaryWindowS: 30,
@@ -49,6 +61,23 @@ const MODEL = 'reefguard-bleaching-risk';
 /** Marks a state dir as the demo's own, so a later run may wipe it. */
 export const DEMO_MARKER = '.reefguard-demo';
 const READING_INTERVAL_HOURS = 3;
+/** serving's canary split in the demo: production's default, set explicitly. */
+const CANARY_WEIGHT = DEFAULT_CANARY_WEIGHT;
+/**
+ * The stream processor's drift timing in the demo: a season plays in about two minutes, so
+ * production's "PSI above the threshold for 3 checks and 15 minutes over 500 values checked
+ * every 100" becomes 3 checks and 20 s over 120 values checked every 24.
+ */
+const DEMO_DRIFT = {
+  REEFGUARD_DRIFT_WINDOW: '120',
+  REEFGUARD_DRIFT_CHECK_EVERY: '24',
+  REEFGUARD_DRIFT_SUSTAIN_S: '20',
+};
+/**
+ * The shipped alert rules on the demo's clock: a minute of `for:` becomes a second (the
+ * drift alert's 15 minutes become 15 s), every group evaluated every 2 s.
+ */
+const DEMO_RULE_TIMING: RuleTiming = { forScale: 1 / 60, intervalS: 2 };
 
 /**
  * The main job, start to end: stack, first model, serving, stream processor, retrain worker,
@@ -58,7 +87,7 @@ const READING_INTERVAL_HOURS = 3;
  */
 export async function runDemo(
   options: DemoOptions,
-): Promise<{ report: string; countsMatch: boolean }> {
+): Promise<{ report: string; countsMatch: boolean; problems: string[] }> {
   const started = Date.now();
   const progress = createProgress(started);
   const { stateDir, root } = options;
@@ -102,7 +131,13 @@ export async function runDemo(
     stackUp = true;
     await supervisor.run(
       'services',
-      ['services', 'start', ...(options.mlflow ? ['--with', 'mlflow'] : [])],
+      [
+        'services',
+        'start',
+        '--without',
+        'monitoring',
+        ...(options.mlflow ? ['--with', 'mlflow'] : []),
+      ],
       {
         timeoutMs: 300_000,
         onProgress: progress.info,
@@ -116,7 +151,7 @@ export async function runDemo(
       await readFile(join(stateDir, 'services', 'services.json'), 'utf8'),
     ) as Record<string, unknown>;
     const mlflowUrl = typeof stackFile.mlflowUrl === 'string' ? stackFile.mlflowUrl : null;
-    const monitoring = monitoringOf(stackFile);
+    const monitoring = await startDemoMonitoring(root, stateDir, closers, progress);
     // The stack's Slack stand-in (Alertmanager posts there too) when it has one, else the demo's.
     const slack = monitoring.slackReceiverUrl
       ? null
@@ -149,12 +184,19 @@ export async function runDemo(
       year: options.season,
       outDir: join(out, 'gateways'),
       gateways: options.gateways,
+      sitesPerGateway: options.sitesPerGateway,
+      canaryWeight: CANARY_WEIGHT,
       intervalHours: READING_INTERVAL_HOURS,
     });
     for (const g of gateways) {
       progress.info(
-        `${g.agentId}: ${g.pixel.siteId} (${g.pixel.lat.toFixed(2)}, ${g.pixel.lon.toFixed(2)}), ${g.readings} readings every ${READING_INTERVAL_HOURS} h, shipped max DHW ${g.pixel.targetDhw.toFixed(1)}, peak SST ${g.peakSstC.toFixed(2)} degC`,
+        `${g.agentId}: ${g.sites.length} buoys, ${g.readings} readings (${g.readingsPerSite} each, every ${READING_INTERVAL_HOURS} h)`,
       );
+      for (const site of g.sites) {
+        progress.info(
+          `  ${site.pixel.siteId} (${site.pixel.lat.toFixed(2)}, ${site.pixel.lon.toFixed(2)}) shipped max DHW ${site.pixel.targetDhw.toFixed(1)}, peak SST ${site.peakSstC.toFixed(2)} degC, canary cohort: ${site.cohort}`,
+        );
+      }
     }
 
     progress.step(
@@ -205,7 +247,7 @@ export async function runDemo(
     );
 
     progress.step(
-      'promotion policy: the demo approves its own versions (a reviewed pull request does in production)',
+      'promotion policy: unattended (a later version becomes champion after a healthy canary); the demo approves its first version as a reviewed pull request would',
     );
     const policyFile = await writeDemoPolicy(root, out, progress);
     const servePort = await freePort();
@@ -218,6 +260,7 @@ export async function runDemo(
       REEFGUARD_POLICY_FILE: policyFile,
       REEFGUARD_CHIP_LAYERS_FILE: chipLayersFile,
       REEFGUARD_CANARY_WINDOW_S: String(options.canaryWindowS),
+      REEFGUARD_CANARY_WEIGHT: String(CANARY_WEIGHT),
       // The replayed season is years old: its features count as current for the demo.
       REEFGUARD_FEATURE_MAX_AGE_H: String(24 * 365 * 20),
     };
@@ -262,23 +305,16 @@ export async function runDemo(
     progress.info('ready');
     await registerTargets(monitoring, 'serving', 'serving', [{ url: apiUrl }], progress);
 
-    progress.step('stream processor (drift against the champion card), retrain worker');
+    progress.step(
+      `./reefguard stream-processor (drift against the champion card; ${Object.entries(DEMO_DRIFT)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')})`,
+    );
     const processorPort = await freePort();
     supervisor.start(
       'stream-processor',
-      [
-        '@reefguard/report/cli/demo-stream-processor',
-        '--card',
-        championCard,
-        '--metrics-port',
-        String(processorPort),
-      ],
-      childEnv,
-    );
-    supervisor.start(
-      'retrain-worker',
-      ['retrain-worker', '--training-set', trainingSet, ...(options.quick ? ['--quick'] : [])],
-      childEnv,
+      ['stream-processor', '--card', championCard, '--metrics-port', String(processorPort)],
+      { ...childEnv, ...DEMO_DRIFT },
     );
     const processorMetrics = `http://127.0.0.1:${processorPort}/metrics`;
     await waitFor('stream processor metrics', async () => scrape(processorMetrics), {
@@ -399,9 +435,61 @@ export async function runDemo(
     progress.info(`all ${total} readings acknowledged by the brokers and processed`);
 
     progress.step(
+      'training set after the season: features export again, what the retrain worker trains on (a drift retrain request waits in JetStream until then)',
+    );
+    const afterSeason = join(stateDir, 'training-set-after-season');
+    await supervisor.run(
+      'features-export-after-season',
+      ['features', 'export', '--sample-data', '--out', afterSeason],
+      { env: childEnv, onProgress: progress.info },
+    );
+    for (const line of await compareTrainingSets(trainingSet, afterSeason, options.season))
+      progress.info(line);
+    supervisor.start(
+      'retrain-worker',
+      ['retrain-worker', '--training-set', afterSeason, ...(options.quick ? ['--quick'] : [])],
+      childEnv,
+    );
+
+    progress.step(
       'the loop: drift -> retrain request -> retrain -> challenger -> canary -> promote or roll back',
     );
     const loop = await followLoop(stateDir, apiUrl, gateways, options, progress);
+    const problems: string[] = loop.finished ? [] : [loop.summary];
+    if (monitoring.prometheusUrl) {
+      progress.step(
+        'Prometheus -> Alertmanager -> Slack: the drift alert (FeatureDriftHigh, or FeatureDriftStorm, which inhibits it, when 3+ features drift)',
+      );
+      const driftAlerts = async () => {
+        const titles = (await readFile(slackLog, 'utf8').catch(() => ''))
+          .split('\n')
+          .filter(Boolean)
+          .flatMap((line) => {
+            const record = JSON.parse(line) as SlackRecord;
+            const body = record.payload ?? record.body ?? {};
+            return (body.attachments ?? [])
+              .map((a) => ({
+                at: record.receivedAt ?? record.received_at ?? '?',
+                title: a.title ?? '',
+              }))
+              .filter((a) => /\bFeatureDrift(High|Storm)\b/.test(a.title));
+          });
+        return titles.length > 0 ? titles : null;
+      };
+      const alerts = await waitFor('a drift alert in Slack', driftAlerts, {
+        timeoutMs: 60_000,
+        everyMs: 2_000,
+        signal: options.signal,
+      }).catch(() => null);
+      if (alerts) {
+        for (const a of alerts) progress.info(`Slack (from Alertmanager) ${a.at}: ${a.title}`);
+      } else {
+        problems.push(
+          'no drift alert (FeatureDriftHigh/Storm) reached Slack within 60 s of the loop',
+        );
+        progress.info(problems.at(-1) as string);
+      }
+    }
 
     progress.step('risk map from serving, counters from every process');
     const riskMap = await fetch(`${apiUrl}/v1/risk-map?with_data=true`).then((r) => r.text());
@@ -424,6 +512,7 @@ export async function runDemo(
           id: agent.gateway.agentId,
           site_id: agent.gateway.pixel.siteId,
           station_id: agent.gateway.stationId,
+          station_ids: agent.gateway.sites.map((s) => s.stationId),
           scraped_at: new Date().toISOString(),
           samples,
         });
@@ -473,6 +562,7 @@ export async function runDemo(
     });
     for (const line of summarizeReport(data)) progress.info(line);
     const countsMatch = data.counts.ok && data.counts.value.sentEqualsStored;
+    if (!countsMatch) problems.push('readings sent != stored (see the report)');
 
     progress.step(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; where everything is:`);
     progress.info(`report        ${reportPath}`);
@@ -487,14 +577,15 @@ export async function runDemo(
     );
     progress.info(`Slack log     ${join(stateDir, 'slack')} (${await slackCount()} messages)`);
     progress.info(`logs          ${join(out, 'logs')}`);
-    progress.info(`loop          ${loop}`);
+    progress.info(`loop          ${loop.summary}`);
+    for (const problem of problems) progress.info(`FAILED: ${problem}`);
     if (options.keep) {
       progress.info('Ctrl-C stops everything');
       await new Promise<void>((resolve) =>
         options.signal.addEventListener('abort', () => resolve(), { once: true }),
       );
     }
-    return { report: reportPath, countsMatch };
+    return { report: reportPath, countsMatch, problems };
   } finally {
     await cleanup();
   }
@@ -507,30 +598,77 @@ export async function runDemo(
  */
 const DEMO_GATES = { f1_floor: 0.2, beats_crw_baseline: false } as const;
 
+/**
+ * The demo's policy: models/promotion-policy.unattended.json (a version becomes champion
+ * after a healthy canary, no one at the keyboard) with `DEMO_GATES`, and an approved list
+ * holding only the first model (what a reviewed pull request does in production). The canary
+ * rules are the shipped ones: error rate and latency within 1 %, at least 100 requests.
+ */
 async function writeDemoPolicy(root: string, out: string, progress: Progress): Promise<string> {
-  const policy = JSON.parse(await readFile(join(root, 'models/promotion-policy.json'), 'utf8')) as {
+  const source = join(root, 'models/promotion-policy.unattended.json');
+  const policy = JSON.parse(await readFile(source, 'utf8')) as {
     gates?: Record<string, unknown>;
-    champion?: { approved_list?: string };
+    champion?: { approved_list?: string; auto_approve?: string };
+    canary?: Record<string, unknown>;
   };
   const production = { ...policy.gates };
   policy.gates = { ...policy.gates, ...DEMO_GATES };
   const approved = join(out, 'approved_models.txt');
-  // Every version the demo trains is approved: versions 1..99 of the demo's own model.
-  await writeFile(
-    approved,
-    `${Array.from({ length: 99 }, (_, i) => `${MODEL} ${i + 1}`).join('\n')}\n`,
-  );
+  await writeFile(approved, `${MODEL} 1\n`);
   policy.champion = { ...policy.champion, approved_list: approved };
   const path = join(out, 'promotion-policy.json');
   await writeFile(path, `${JSON.stringify(policy, null, 2)}\n`);
-  progress.info(`${path}: approved list ${approved} (every demo version)`);
+  progress.info(
+    `${path}: ${source} with approved list ${approved} (v1 only; later versions: auto_approve ${policy.champion.auto_approve ?? 'never'})`,
+  );
   for (const [gate, value] of Object.entries(DEMO_GATES)) {
     progress.info(
       `demo gate ${gate}: ${value} (production: ${String(production[gate])}); the sample-data model cannot meet production's`,
     );
   }
-  progress.info(`every other gate and the canary rules as in models/promotion-policy.json`);
+  progress.info(`canary rules as shipped: ${JSON.stringify(policy.canary)}`);
   return path;
+}
+
+/**
+ * What the export after the season changed against the first model's training set: data
+ * version, rows, and the labelled events, and why a season without labels adds no row.
+ */
+async function compareTrainingSets(before: string, after: string, season: number) {
+  const manifest = async (dir: string) =>
+    JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as {
+      data_version: string;
+      rows: number;
+      positives: number;
+      events: { event: string; rows: number }[];
+    };
+  const [a, b] = [await manifest(before), await manifest(after)];
+  const years = (m: typeof a) =>
+    m.events.map((e) => Number(e.event.slice(-4))).filter(Number.isFinite);
+  const lastLabelled = Math.max(...years(b));
+  const lines = [
+    `before: data_version ${a.data_version.slice(0, 12)}, ${a.rows} rows, ${a.positives} positives, ${a.events.length} events (v1 trained on it)`,
+    `after:  data_version ${b.data_version.slice(0, 12)}, ${b.rows} rows, ${b.positives} positives, ${b.events.length} events (the retrain trains on it)`,
+  ];
+  const newEvents = b.events.filter((e) => !a.events.some((x) => x.event === e.event));
+  if (a.data_version === b.data_version) {
+    lines.push(
+      `same data version: the streamed ${season} season has no bleaching observation in the shipped data (labelled events end in ${lastLabelled}), so its readings (kept in the offline store) add features without labels and no training row: the retrain sees v1's rows again and its skill can only match v1's`,
+    );
+  } else {
+    lines.push(
+      `changed: ${b.rows - a.rows >= 0 ? '+' : ''}${b.rows - a.rows} rows${newEvents.length ? `, new events ${newEvents.map((e) => e.event).join(', ')}` : ''}`,
+    );
+  }
+  return lines;
+}
+
+/** One line of a Slack receiver's record: the stack's `{receivedAt, payload}` or the demo's `{received_at, body}`. */
+interface SlackRecord {
+  receivedAt?: string;
+  received_at?: string;
+  payload?: { attachments?: { title?: string }[] };
+  body?: { attachments?: { title?: string }[] };
 }
 
 interface MonitoringUrls {
@@ -541,16 +679,54 @@ interface MonitoringUrls {
   slackRecordFile?: string;
 }
 
-/** What of the monitoring stack `services start` ran (nothing in a build without it). */
-function monitoringOf(stackFile: Record<string, unknown>): MonitoringUrls {
-  const pick = (key: keyof MonitoringUrls) =>
-    typeof stackFile[key] === 'string' ? { [key]: stackFile[key] as string } : {};
+/**
+ * Prometheus, Alertmanager and the local Slack receiver, run by the demo with the shipped
+ * rules on the demo's clock (generated from infra/monitoring at run time, `DEMO_RULE_TIMING`)
+ * and the shipped routing with second-scale route timers; stopped with the demo. Nothing
+ * when this machine has no Prometheus or Alertmanager (said so).
+ */
+async function startDemoMonitoring(
+  root: string,
+  stateDir: string,
+  closers: (() => Promise<void>)[],
+  progress: Progress,
+): Promise<MonitoringUrls> {
+  const missing = monitoringUnavailable();
+  if (missing) {
+    progress.info(`no Prometheus/Alertmanager here (${missing}): the demo runs without them`);
+    return {};
+  }
+  const scaled = await writeScaledMonitoring(
+    join(root, 'infra', 'monitoring'),
+    join(stateDir, 'monitoring-config'),
+    DEMO_RULE_TIMING,
+  );
+  const drift = (await readFile(scaled.ruleFiles[0] as string, 'utf8')).match(
+    /alert: FeatureDriftHigh\s+expr: .*\s+for: (\S+)/,
+  );
+  progress.info(
+    `alert rules generated from infra/monitoring/rules on the demo's clock (for: x${DEMO_RULE_TIMING.forScale.toFixed(4)}, groups every ${DEMO_RULE_TIMING.intervalS} s): FeatureDriftHigh for ${drift?.[1] ?? '?'} instead of 15m -> ${scaled.ruleFiles.join(', ')}`,
+  );
+  const state = await startMonitoringStack(join(stateDir, 'monitoring'), {
+    configDir: scaled.configDir,
+    alertTimers: { groupWait: '2s', groupInterval: '5s', repeatInterval: '1h' },
+    scrapeIntervalS: 2,
+  });
+  closers.push(async () => {
+    for (const pid of Object.values(state.pids)) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+    }
+  });
   return {
-    ...pick('prometheusUrl'),
-    ...pick('alertmanagerUrl'),
-    ...pick('scrapeTargetsDir'),
-    ...pick('slackReceiverUrl'),
-    ...pick('slackRecordFile'),
+    prometheusUrl: state.prometheusUrl,
+    alertmanagerUrl: state.alertmanagerUrl,
+    scrapeTargetsDir: state.scrapeTargetsDir,
+    ...(state.slackReceiverUrl ? { slackReceiverUrl: state.slackReceiverUrl } : {}),
+    ...(state.slackRecordFile ? { slackRecordFile: state.slackRecordFile } : {}),
   };
 }
 

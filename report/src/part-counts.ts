@@ -36,11 +36,12 @@ export function countsPart(
       ),
     ];
     const model = s.samples.find((x) => x.name === 'reefguard_edge_model_info' && x.value === 1);
-    const stored = stations.find((st) => st.stationId === s.station_id);
+    const carried = s.station_ids ?? (s.station_id ? [s.station_id] : []);
+    const own = stations.filter((st) => carried.includes(st.stationId));
     return {
       id: s.id,
       siteId: s.site_id ?? '',
-      stationId: s.station_id ?? '',
+      stationIds: carried,
       sent: sumSamples(s.samples, 'reefguard_edge_readings_enqueued_total'),
       acked: Object.fromEntries(
         brokers.map((b) => [
@@ -53,7 +54,7 @@ export function countsPart(
       rejected: sumSamples(s.samples, 'reefguard_edge_readings_rejected_total'),
       modelVersion: model?.labels.version ?? null,
       inferences: sumSamples(s.samples, 'reefguard_edge_inferences_total'),
-      stored: offline.ok ? (stored?.rows ?? 0) : null,
+      stored: offline.ok ? own.reduce((sum, st) => sum + st.rows, 0) : null,
     };
   });
   const processors = snapshots.value.filter((s) => s.component === 'stream-processor');
@@ -72,7 +73,7 @@ export function countsPart(
         );
   const sent = agents.reduce((sum, a) => sum + a.sent, 0);
   const stored = agents.reduce((sum, a) => sum + (a.stored ?? 0), 0);
-  const agentStations = new Set(agents.map((a) => a.stationId));
+  const agentStations = new Set(agents.flatMap((a) => a.stationIds));
   const duplicatesStored = stations
     .filter((st) => agentStations.has(st.stationId))
     .reduce((sum, st) => sum + (st.rows - st.ids), 0);

@@ -187,7 +187,7 @@ ${
           [
             'edge agent',
             'site',
-            'station',
+            'stations',
             'sent',
             'broker acks (publishes, retries included)',
             'queue left',
@@ -200,7 +200,7 @@ ${
           c.agents.map((a) => [
             esc(a.id),
             esc(a.siteId),
-            esc(a.stationId),
+            esc(a.stationIds.join(', ')),
             count(a.sent),
             esc(
               Object.entries(a.acked)

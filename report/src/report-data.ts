@@ -114,7 +114,8 @@ export interface LineagePart {
 export interface AgentCounts {
   id: string;
   siteId: string;
-  stationId: string;
+  /** The buoy stations the gateway carries, its own first. */
+  stationIds: string[];
   sent: number;
   acked: Record<string, number>;
   queueDepth: number;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { buoyReadingSchema } from '@reefguard/core';
+import { routeVariant } from '@reefguard/serving';
 import {
   calibrateHeatwave,
   loadReplayPixels,
@@ -78,40 +79,87 @@ describe('Slack receiver - stands in for the incoming webhook', () => {
   });
 });
 
-describe('gateway readings - the replay season at one reef site per latitude band', () => {
-  it('carries the calibrated daily SST with a day-night cycle, valid and with unique ids', async () => {
+describe('gateway readings - the replay season at several reef sites per latitude band', () => {
+  it('carries the calibrated daily SST with a day-night cycle for every buoy, valid, in time order, with unique ids', async () => {
     const gateways = await writeGatewayReadings({
       root: ROOT,
       year: 2016,
       outDir: join(dir, 'gateways'),
       gateways: 2,
+      sitesPerGateway: 3,
+      canaryWeight: 0.1,
       intervalHours: 6,
     });
     expect(gateways).toHaveLength(2);
     const days = seasonDays(2016);
     const [north, south] = gateways;
-    expect(north?.pixel.lat).toBeGreaterThanOrEqual(-14.5);
-    expect(south?.pixel.lat).toBeLessThan(-14.5);
-    expect(south?.pixel.lat).toBeGreaterThanOrEqual(-17.5);
-    const pixels = gateways.map((g) => g.pixel);
+    for (const site of north?.sites ?? []) expect(site.pixel.lat).toBeGreaterThanOrEqual(-14.5);
+    for (const site of south?.sites ?? []) {
+      expect(site.pixel.lat).toBeLessThan(-14.5);
+      expect(site.pixel.lat).toBeGreaterThanOrEqual(-17.5);
+    }
+    const pixels = gateways.flatMap((g) => g.sites.map((s) => s.pixel));
+    expect(new Set(pixels.map((p) => p.siteId)).size).toBe(6);
     const sst = seasonSst(pixels, days, calibrateHeatwave(pixels, days, 2016), 2016);
-    for (const [p, gateway] of gateways.entries()) {
+    for (const [g, gateway] of gateways.entries()) {
+      expect(gateway.sites).toHaveLength(3);
+      expect(gateway.pixel.siteId).toBe(gateway.sites[0]?.pixel.siteId);
       const readings = (await readFile(gateway.readingsFile, 'utf8'))
         .trim()
         .split('\n')
         .map((line) => buoyReadingSchema.parse(JSON.parse(line)));
-      expect(readings).toHaveLength(days.length * 4);
+      expect(readings).toHaveLength(days.length * 4 * 3);
       expect(gateway.readings).toBe(readings.length);
+      expect(gateway.readingsPerSite).toBe(days.length * 4);
       expect(new Set(readings.map((r) => r.id)).size).toBe(readings.length);
-      expect(readings.every((r) => r.site_id === gateway.pixel.siteId)).toBe(true);
-      // The four readings of a day average to the replay's daily SST (the cycle cancels).
-      for (const t of [0, 60, 90, days.length - 1]) {
-        const mean = readings.slice(t * 4, t * 4 + 4).reduce((s, r) => s + r.value, 0) / 4;
-        expect(mean).toBeCloseTo(sst[t * gateways.length + p] as number, 2);
+      const times = readings.map((r) => Date.parse(r.observed_at));
+      expect(times.every((t, i) => i === 0 || t >= (times[i - 1] as number))).toBe(true);
+      for (const [s, site] of gateway.sites.entries()) {
+        const own = readings.filter((r) => r.site_id === site.pixel.siteId);
+        expect(own).toHaveLength(days.length * 4);
+        expect(own.every((r) => r.station_id === site.stationId)).toBe(true);
+        // The four readings of a day average to the replay's daily SST (the cycle cancels).
+        for (const t of [0, 60, 90, days.length - 1]) {
+          const mean = own.slice(t * 4, t * 4 + 4).reduce((sum, r) => sum + r.value, 0) / 4;
+          expect(mean).toBeCloseTo(sst[t * pixels.length + g * 3 + s] as number, 2);
+        }
       }
     }
     const all = await loadReplayPixels(join(ROOT, 'data/sample'), 2016);
     expect(all.some((p) => p.siteId === north?.pixel.siteId)).toBe(true);
+  });
+
+  it("puts exactly one buoy of each gateway in serving's challenger cohort, so a canary has live sites on both sides", async () => {
+    for (const weight of [0.1, 0.05]) {
+      const gateways = await writeGatewayReadings({
+        root: ROOT,
+        year: 2016,
+        outDir: join(dir, `cohorts-${weight}`),
+        sitesPerGateway: 4,
+        canaryWeight: weight,
+      });
+      expect(gateways).toHaveLength(4);
+      for (const gateway of gateways) {
+        // serving's own routing decides, not the demo's label.
+        const routed = gateway.sites.map((s) => routeVariant(s.pixel.siteId, weight));
+        expect(routed).toEqual(gateway.sites.map((s) => s.cohort));
+        expect(routed.filter((r) => r === 'challenger')).toHaveLength(1);
+        expect(routed.filter((r) => r === 'champion')).toHaveLength(3);
+      }
+    }
+  });
+
+  it('refuses more buoys than a band has reef pixels, naming the band', async () => {
+    await expect(
+      writeGatewayReadings({
+        root: ROOT,
+        year: 2016,
+        outDir: join(dir, 'too-many'),
+        gateways: 1,
+        sitesPerGateway: 100_000,
+        canaryWeight: 0.1,
+      }),
+    ).rejects.toThrow(/of 100000 sites between latitudes -14.5 and -11/);
   });
 });
 

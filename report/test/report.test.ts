@@ -70,11 +70,13 @@ const edgeSnapshot = (
   station: string,
   sent: number,
   version: string,
+  stationIds?: string[],
 ) => ({
   component: 'edge-agent',
   id,
   site_id: site,
   station_id: station,
+  ...(stationIds ? { station_ids: stationIds } : {}),
   scraped_at: '2026-01-01T00:10:00Z',
   samples: [
     { name: 'reefguard_edge_readings_enqueued_total', labels: {}, value: sent },
@@ -87,7 +89,8 @@ const edgeSnapshot = (
 });
 
 /**
- * A state dir with known numbers: 2 gateways (120 + 80 readings sent), 200 readings stored by
+ * A state dir with known numbers: 2 gateways (120 + 80 readings sent; the second carries two
+ * buoys), 200 readings stored by
  * the real offline-store writer plus 3 quarantined, 3 drift checks (1 drifted), a canary
  * promotion with its gates, one retrain, a 2-site risk map and 2 Slack messages.
  */
@@ -190,7 +193,7 @@ async function syntheticStateDir(options: { storedB?: number } = {}): Promise<st
   );
   await writeFile(
     join(dir, 'counters/edge-agent-gw-b.json'),
-    JSON.stringify(edgeSnapshot('gw-b', 'pixel-20', 'buoy-b', 80, '1')),
+    JSON.stringify(edgeSnapshot('gw-b', 'pixel-20', 'buoy-b', 80, '1', ['buoy-b', 'buoy-c'])),
   );
   await writeFile(
     join(dir, 'counters/stream-processor-0.json'),
@@ -213,7 +216,9 @@ async function syntheticStateDir(options: { storedB?: number } = {}): Promise<st
     });
   await store.appendReadings([
     ...stored('buoy-a', 'pixel-10', 120),
-    ...stored('buoy-b', 'pixel-20', options.storedB ?? 80),
+    // gw-b carries two buoys: 50 readings of its own, the rest from buoy-c at another site.
+    ...stored('buoy-b', 'pixel-20', 50),
+    ...stored('buoy-c', 'pixel-21', (options.storedB ?? 80) - 50),
   ]);
   await store.appendQuarantine([
     {

@@ -7,7 +7,7 @@ import { DEFAULT_DEMO_OPTIONS, DEMO_MARKER, runDemo } from '../demo.js';
 
 const DEFAULT_DEMO_DIR = '.reefguard/demo';
 
-const USAGE = `usage: ./reefguard demo [--state-dir DIR] [--season YEAR] [--gateways N] [--quick]
+const USAGE = `usage: ./reefguard demo [--state-dir DIR] [--season YEAR] [--gateways N] [--sites-per-gateway N] [--quick]
                       [--play-seconds S] [--canary-window S] [--loop-timeout S] [--keep] [--no-mlflow]
 
 The main job on one machine, with progress at every step: its own private stack under
@@ -16,12 +16,14 @@ earlier demo's is accepted), the first model trained
 from the shipped data, serving, the stream processor and retrain worker, N edge agents
 replaying a heat-wave season onto MQTT and JetStream, drift -> retrain -> canary ->
 promote or roll back, Slack messages in a local receiver, then the report. Every process it
-starts is stopped at the end, on failure and on Ctrl-C. Exit 0 when the report says
-readings sent == stored, 1 otherwise.
+starts is stopped at the end, on failure and on Ctrl-C. Exit 0 when every step succeeded:
+readings sent == stored, the loop reached a decision, the drift alert reached Slack.
 
   --state-dir DIR     the demo's own state: stack, stores, logs, report (default .reefguard/demo)
   --season YEAR       heat-wave season replayed (default ${DEFAULT_DEMO_OPTIONS.season})
   --gateways N        edge agents, one per reef latitude band, 1-4 (default ${DEFAULT_DEMO_OPTIONS.gateways})
+  --sites-per-gateway N  buoys each gateway carries, 1-12 (default ${DEFAULT_DEMO_OPTIONS.sitesPerGateway}): the live sites,
+                      one per gateway in serving's canary cohort, the rest in the champion's
   --quick             trainer --quick for the first model and the retrain (tiny models)
   --play-seconds S    how long the season takes at the gateways (default ${DEFAULT_DEMO_OPTIONS.playSeconds})
   --canary-window S   serving's canary window (default ${DEFAULT_DEMO_OPTIONS.canaryWindowS})
@@ -37,6 +39,10 @@ export async function run(args: string[]): Promise<number> {
       'state-dir': { type: 'string', default: DEFAULT_DEMO_DIR },
       season: { type: 'string', default: String(DEFAULT_DEMO_OPTIONS.season) },
       gateways: { type: 'string', default: String(DEFAULT_DEMO_OPTIONS.gateways) },
+      'sites-per-gateway': {
+        type: 'string',
+        default: String(DEFAULT_DEMO_OPTIONS.sitesPerGateway),
+      },
       quick: { type: 'boolean', default: false },
       'play-seconds': { type: 'string', default: String(DEFAULT_DEMO_OPTIONS.playSeconds) },
       'canary-window': { type: 'string', default: String(DEFAULT_DEMO_OPTIONS.canaryWindowS) },
@@ -53,6 +59,7 @@ export async function run(args: string[]): Promise<number> {
   const numbers = {
     season: Number(values.season),
     gateways: Number(values.gateways),
+    sitesPerGateway: Number(values['sites-per-gateway']),
     playSeconds: Number(values['play-seconds']),
     canaryWindowS: Number(values['canary-window']),
     loopTimeoutS: Number(values['loop-timeout']),
@@ -63,6 +70,11 @@ export async function run(args: string[]): Promise<number> {
       : null,
     !Number.isInteger(numbers.gateways) || numbers.gateways < 1 || numbers.gateways > 4
       ? `--gateways must be 1-4, got "${values.gateways}"`
+      : null,
+    !Number.isInteger(numbers.sitesPerGateway) ||
+    numbers.sitesPerGateway < 1 ||
+    numbers.sitesPerGateway > 12
+      ? `--sites-per-gateway must be 1-12, got "${values['sites-per-gateway']}"`
       : null,
     ...(['playSeconds', 'canaryWindowS', 'loopTimeoutS'] as const).map((k) =>
       Number.isFinite(numbers[k]) && numbers[k] > 0
@@ -97,7 +109,7 @@ export async function run(args: string[]): Promise<number> {
       mlflow: !values['no-mlflow'],
       signal: controller.signal,
     });
-    return result.countsMatch ? 0 : 1;
+    return result.problems.length === 0 ? 0 : 1;
   } catch (error) {
     console.error(`\n[demo] failed: ${(error as Error).message}`);
     return controller.signal.aborted ? 130 : 1;
