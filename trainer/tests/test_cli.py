@@ -53,6 +53,25 @@ def test_train_stores_the_first_as_champion_later_ones_without_alias_and_registe
     assert aliases == {"champion": "1"}
 
 
+def test_train_refuses_later_years_the_products_do_not_cover(
+    training_set_dir: Path, tmp_path: Path
+) -> None:
+    result = run_stage(
+        "train",
+        "--training-set",
+        str(training_set_dir),
+        "--quick",
+        "--later-years",
+        "2016,2019",
+        state_dir=tmp_path,
+    )
+    assert result.returncode != 0
+    assert "no annual maximum DHW for [2019]" in result.stderr
+    assert "1985-2017" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "models").exists()
+
+
 def test_train_without_a_training_set_says_how_to_make_one(tmp_path: Path) -> None:
     result = run_stage("train", "--quick", state_dir=tmp_path)
     assert result.returncode != 0

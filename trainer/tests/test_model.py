@@ -150,3 +150,30 @@ def test_model_beats_chance_on_held_out_events_of_a_learnable_fixture(trained) -
     _, card = trained
     overall = card["metrics"]["overall"]["model"]
     assert overall["auroc"] > 0.75
+
+
+def test_report_and_skill_page_hold_both_validations_and_the_threshold_rule(trained) -> None:
+    out, card = trained
+    report = json.loads((out / "training-report.json").read_text())
+    choice = report["threshold_choice"]
+    assert choice["chosen_dhw"] in (4.0, 8.0)
+    chosen = next(c for c in choice["alert_ladder"] if c["dhw"] == choice["chosen_dhw"])
+    assert card["threshold"] == pytest.approx(chosen["threshold"])
+    assert chosen["f1"] == max(c["f1"] for c in choice["alert_ladder"])
+    loeo = report["leave_one_event_out"]
+    assert {e["event"] for e in loeo["held_out_events"]} == {
+        "gbr-1998",
+        "gbr-2002",
+        "gcbd-2002-2005",
+        "gcbd-2006-2009",
+    }
+    for entry in loeo["held_out_events"] + report["event_x_spatial_block"]["held_out_blocks"]:
+        for who in ("model", "crw_baseline", "dhw_logistic"):
+            assert 0 <= entry[who]["bleach_risk_p90"] <= 1
+    assert [e["member"] for e in report["member_evidence"]] == ["xgboost"] * 2 + ["vit"] * 2
+    page = (out / "skill.html").read_text()
+    assert "Leave-one-event-out" in page and "Event x spatial block" in page
+    assert "gbr-1998/block0" in page
+    for plot in ("event-skill.png", "event-block-skill.png", "reliability.png"):
+        assert f'src="plots/{plot}"' in page
+        assert (out / "plots" / plot).stat().st_size > 1000

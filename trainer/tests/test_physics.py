@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from reefguard_trainer import baselines
-from reefguard_trainer.ensemble import fit_combiner, mean_event_auroc, predict_ensemble
+from reefguard_trainer.ensemble import (
+    OutOfFoldSet,
+    fit_combiner,
+    mean_event_auroc,
+    predict_ensemble,
+)
 
 
 def logistic_rows(seed: int, slope: float, n: int = 4000) -> tuple[np.ndarray, np.ndarray]:
@@ -83,3 +88,24 @@ def test_combiner_takes_a_member_that_adds_skill_and_stays_calibrated() -> None:
     which = np.clip(np.searchsorted(edges, risk, side="right") - 1, 0, 4)
     for q in range(5):
         assert abs(risk[which == q].mean() - y[which == q].mean()) < 0.06
+
+
+def test_combiner_keeps_the_physics_when_the_member_loses_one_spatial_block() -> None:
+    """The member gains on both events, but on one block of a stricter (event x block) check
+    it ranks against the physics: a new place where heat stress explains the bleaching."""
+    dhw, site, y, groups = two_events(5)
+    prior = -3 + 0.4 * dhw
+    tree = 1 / (1 + np.exp(-1.5 * site))
+    vit = np.zeros(len(y), np.float32)
+    assert not fit_combiner(prior, tree, vit, y, groups).physics_only  # alone it would gain
+    blocks = np.where(np.arange(len(y)) % 3 == 0, "a/block0", "a/block1")
+    blocks[groups == "b"] = "b/block0"
+    # on a/block0 the member's out-of-fold residual is the opposite of the truth
+    flipped = np.where(blocks == "a/block0", 1 - tree, tree)
+    check = OutOfFoldSet(prior, flipped, vit, y, blocks)
+    combiner = fit_combiner(prior, tree, vit, y, groups, (check,))
+    assert combiner.physics_only
+    assert (combiner.xgb_weight, combiner.vit_weight) == (0.0, 0.0)
+    # the same check with the member right everywhere lets it in
+    honest = OutOfFoldSet(prior, tree, vit, y, blocks)
+    assert not fit_combiner(prior, tree, vit, y, groups, (honest,)).physics_only

@@ -42,14 +42,43 @@ def train_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from reefguard_trainer.vit import VitParams
     from reefguard_trainer.xgb import XgbParams
 
+    later = later_years_of(args)
     if args.quick:
         return TrainOptions(
             XgbParams(n_estimators=20),
             VitParams(epochs=1, max_rows=400),
             seed=args.seed,
             threads=args.threads,
+            later_years=() if later is None else later,
         )
-    return TrainOptions(seed=args.seed, threads=args.threads)
+    if later is None:
+        from reefguard_trainer.later_years import LATER_YEARS
+
+        later = LATER_YEARS
+    return TrainOptions(seed=args.seed, threads=args.threads, later_years=later)
+
+
+def later_years_of(args: argparse.Namespace) -> tuple[int, ...] | None:
+    """--later-years 2016,2017 | none; None when not given (the default of the mode)."""
+    text = getattr(args, "later_years", None)
+    if text is None:
+        return None
+    if text.strip().lower() == "none":
+        return ()
+    from reefguard_trainer.later_years import check_years
+    from reefguard_trainer.train import SAMPLE_DATA_DIR
+
+    try:
+        years = tuple(int(y) for y in text.split(","))
+    except ValueError:
+        raise SystemExit(
+            f"error: --later-years wants years like 2016,2017 or none, not {text!r}"
+        ) from None
+    try:
+        check_years(SAMPLE_DATA_DIR, years)
+    except ValueError as error:
+        raise SystemExit(f"error: --later-years: {error}") from None
+    return years
 
 
 def resolve_training_set(args: argparse.Namespace, scratch: Path) -> Path:
@@ -233,6 +262,11 @@ def add_training_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="tiny models (smoke tests)")
     parser.add_argument("--no-mlflow", action="store_true", help="skip MLflow logging")
+    parser.add_argument(
+        "--later-years",
+        help="years without labels whose GBR pixels the report ranks against the annual max "
+        "DHW, e.g. 2016,2017 (default; none with --quick), or none",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,9 +1,10 @@
 """The `train` stage end to end: training set -> (optional tuning) -> train -> model store
 and MLflow. Shared by the CLI and the retrain worker."""
 
+import json
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,23 @@ def export_sample_training_set(out_dir: Path) -> Path:
     return out_dir
 
 
+def report_metrics(path: Path) -> dict[str, float]:
+    """MLflow metrics from the training report: AUROC per event x spatial block (model and
+    CRW rule) and the later years' rank agreement of the risk with DHW (no labels)."""
+    report = json.loads(path.read_text())
+    metrics = {}
+    for unit in report["event_x_spatial_block"].get("held_out_blocks", []):
+        name = unit["event"].replace("/", "_")
+        for who in ("model", "crw_baseline"):
+            if unit[who]["auroc"] is not None:
+                metrics[f"block_auroc_{who}_{name}"] = unit[who]["auroc"]
+    for year in report.get("later_years", []):
+        for key in ("spearman", "kendall_tau_b", "inverted_pair_share"):
+            metrics[f"later_{year['year']}_{key}"] = year["model"][key]
+            metrics[f"later_{year['year']}_learned_parts_{key}"] = year["learned parts"][key]
+    return metrics
+
+
 def run_training(
     settings: Settings,
     training_set_dir: Path,
@@ -63,7 +81,7 @@ def run_training(
         vit = type(vit)(
             **{**vit.__dict__, "epochs": options.vit.epochs, "max_rows": options.vit.max_rows}
         )
-        options = TrainOptions(xgb, vit, options.seed, options.threads, options.spatial_blocks)
+        options = replace(options, xgb=xgb, vit=vit)
     version = registry.next_version(settings.state_dir, MODEL_NAME)
     with tempfile.TemporaryDirectory() as scratch:
         model_dir = Path(scratch) / version
@@ -80,6 +98,7 @@ def run_training(
             for event in card["metrics"]["held_out_events"]:
                 if event["model"]["auroc"] is not None:
                     metrics[f"auroc_{event['event']}"] = event["model"]["auroc"]
+            metrics.update(report_metrics(model_dir / "training-report.json"))
             result["mlflow"] = registry.log_to_mlflow(
                 settings.mlflow_tracking_uri,
                 settings.state_dir,
