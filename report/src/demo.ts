@@ -202,12 +202,13 @@ export async function runDemo(
     progress.step(
       'training set: shipped observations joined point-in-time with features and ViT chips',
     );
+    const exportTrainingSet = (name: string, dir: string) =>
+      supervisor.run(name, ['features', 'export', '--sample-data', '--out', dir], {
+        env: childEnv,
+        onProgress: progress.info,
+      });
     const trainingSet = join(stateDir, 'training-set');
-    await supervisor.run(
-      'features-export',
-      ['features', 'export', '--sample-data', '--out', trainingSet],
-      { env: childEnv, onProgress: progress.info },
-    );
+    await exportTrainingSet('features-export', trainingSet);
     progress.info(`-> ${trainingSet}`);
 
     progress.step(
@@ -438,11 +439,7 @@ export async function runDemo(
       'training set after the season: features export again, what the retrain worker trains on (a drift retrain request waits in JetStream until then)',
     );
     const afterSeason = join(stateDir, 'training-set-after-season');
-    await supervisor.run(
-      'features-export-after-season',
-      ['features', 'export', '--sample-data', '--out', afterSeason],
-      { env: childEnv, onProgress: progress.info },
-    );
+    await exportTrainingSet('features-export-after-season', afterSeason);
     for (const line of await compareTrainingSets(trainingSet, afterSeason, options.season))
       progress.info(line);
     supervisor.start(

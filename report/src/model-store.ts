@@ -61,6 +61,8 @@ export interface TrainingSetInfo {
   createdAt: string;
   rows: number;
   positives: number;
+  /** Labelled events (e.g. gbr-2002), with their rows. */
+  events: { event: string; rows: number }[];
 }
 
 /** Every `<stateDir>/<dir>/manifest.json` that is a training-set manifest. */
@@ -76,6 +78,7 @@ export async function readTrainingSets(stateDir: string): Promise<TrainingSetInf
       createdAt: parsed.data.created_at,
       rows: parsed.data.rows,
       positives: parsed.data.positives,
+      events: parsed.data.events.map((e) => ({ event: e.event, rows: e.rows })),
     });
   }
   return sets;
@@ -135,4 +138,27 @@ export async function readMlflowVersions(baseUrl: string, name: string): Promise
       };
     })
     .sort((a, b) => versionOrder(a.version, b.version));
+}
+
+/**
+ * What each later training set changed against the first one (oldest `createdAt`): data
+ * version, rows and labelled events, in words; empty with fewer than two sets.
+ */
+export function trainingSetChanges(sets: TrainingSetInfo[]): string[] {
+  const ordered = [...sets].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  const [first, ...later] = ordered;
+  if (!first) return [];
+  const latestYear = (t: TrainingSetInfo) =>
+    Math.max(
+      ...t.events.map((e) => Number(e.event.match(/(\d{4})$/)?.[1])).filter(Number.isFinite),
+    );
+  return later.map((t) => {
+    if (t.dataVersion === first.dataVersion) {
+      return `${t.dir}: the same data as ${first.dir} (data version ${t.dataVersion.slice(0, 12)}, ${t.rows} rows, ${t.events.length} labelled events, the latest in ${latestYear(t)}): nothing labelled was added, so a model trained on it learns from the same rows`;
+    }
+    const added = t.events.filter((e) => !first.events.some((f) => f.event === e.event));
+    const dropped = first.events.filter((f) => !t.events.some((e) => e.event === f.event));
+    const delta = t.rows - first.rows;
+    return `${t.dir}: data version ${t.dataVersion.slice(0, 12)} instead of ${first.dataVersion.slice(0, 12)}: ${delta >= 0 ? '+' : ''}${delta} rows, ${t.positives - first.positives >= 0 ? '+' : ''}${t.positives - first.positives} positives${added.length ? `, new events ${added.map((e) => e.event).join(', ')}` : ''}${dropped.length ? `, events no longer in it ${dropped.map((e) => e.event).join(', ')}` : ''}`;
+  });
 }

@@ -1,3 +1,4 @@
+import { trainingSetChanges } from './model-store.js';
 import type { ReportData } from './report-data.js';
 import type { Section } from './sections.js';
 import { drawGroupedBars, drawLineChart, drawRiskMap, escapeXml as esc } from './svg-charts.js';
@@ -141,6 +142,7 @@ ${
               ]),
             )
           : '<p>No training-set manifest in the state dir.</p>',
+        ...trainingSetChanges(l.trainingSets).map((line) => `<p>${esc(line)}</p>`),
         table(
           [
             'model',

@@ -396,6 +396,42 @@ describe('report - from a state dir with known numbers', () => {
     expect(renderReport(data)).toContain('sent 200 != stored 199: <b>FAIL</b>');
   });
 
+  it('says what a later training set changed against the first: nothing when the data version is the same, else rows and events', async () => {
+    const dir = await syntheticStateDir();
+    dirs.push(dir);
+    const first = JSON.parse(
+      await readFile(join(ROOT, 'report/test/fixtures/training-set-manifest.json'), 'utf8'),
+    ) as {
+      created_at: string;
+      data_version: string;
+      rows: number;
+      positives: number;
+      events: { event: string; rows: number; positives: number }[];
+    };
+    const later = (name: string, manifest: object) =>
+      mkdir(join(dir, name)).then(() =>
+        writeFile(join(dir, name, 'manifest.json'), JSON.stringify(manifest)),
+      );
+    await later('training-set-after-season', { ...first, created_at: '2026-11-29T05:00:00.000Z' });
+    const same = await gatherReport({ stateDir: dir, root: ROOT });
+    expect(renderReport(same)).toContain(
+      `training-set-after-season: the same data as training-set (data version ${first.data_version.slice(0, 12)}, 300 rows, ${first.events.length} labelled events, the latest in 2002): nothing labelled was added`,
+    );
+    await rm(join(dir, 'training-set-after-season'), { recursive: true });
+    await later('training-set-2017', {
+      ...first,
+      data_version: 'b'.repeat(64),
+      created_at: '2026-11-29T06:00:00.000Z',
+      rows: 340,
+      positives: 97,
+      events: [...first.events, { event: 'gbr-2017', rows: 40, positives: 7 }],
+    });
+    const changed = await gatherReport({ stateDir: dir, root: ROOT });
+    expect(renderReport(changed)).toContain(
+      'training-set-2017: data version bbbbbbbbbbbb instead of aaaaaaaaaaaa: +40 rows, +7 positives, new events gbr-2017',
+    );
+  });
+
   it('recomputes drift from the offline store when no drift event was kept', async () => {
     const dir = await syntheticStateDir();
     dirs.push(dir);
