@@ -74,6 +74,7 @@ export async function openOfflineStoreThread(
     appendSatellite: proxy('appendSatellite'),
     appendGrid: proxy('appendGrid'),
     gridDhwChipPoints: proxy('gridDhwChipPoints'),
+    gridLayerPoints: proxy('gridLayerPoints'),
     featuresAsOf: proxy('featuresAsOf'),
     query: proxy('query'),
     exportFeatureSet: proxy('exportFeatureSet'),

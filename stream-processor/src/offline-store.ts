@@ -67,6 +67,13 @@ export interface GridDhwPoints {
   dhwPrevYearMax: Float64Array;
 }
 
+/** Cell centres and one layer's values, aligned. */
+export interface GridLayerPoints {
+  latDeg: Float64Array;
+  lonDeg: Float64Array;
+  values: Float64Array;
+}
+
 export interface OfflineStore {
   /**
    * Appends readings. `fresh` ones were never applied before (the event state says so) and
@@ -102,6 +109,17 @@ export interface OfflineStore {
    * layer as known at `knownAtMs` (default: now).
    */
   gridDhwChipPoints(product: string, day: number, knownAtMs?: number): Promise<GridDhwPoints>;
+  /**
+   * Per grid cell, the latest value of `product`'s `variable` layer in the `windowDays` days up
+   * to `day`, as known at `knownAtMs` (default: now): points for core's `createChipRaster`
+   * (e.g. Sentinel-2 turbidity, whose scenes come every few days).
+   */
+  gridLayerPoints(
+    product: string,
+    variable: string,
+    day: number,
+    options?: { windowDays?: number; knownAtMs?: number },
+  ): Promise<GridLayerPoints>;
   /** The features of `siteId` for day `day` as known at `knownAtMs`, or null. */
   featuresAsOf(
     siteId: string,
@@ -381,6 +399,21 @@ export async function openOfflineStore(
           dhwMaxYtd: column('ytd'),
           dhwPrevYearMax: column('prev'),
         };
+      }),
+    gridLayerPoints: (product, variable, day, options = {}) =>
+      serial(async () => {
+        const windowDays = options.windowDays ?? 1;
+        const knownAt = options.knownAtMs ?? Date.now();
+        const reader = await conn.runAndReadAll(
+          `SELECT lat, lon, arg_max(value, day) AS value FROM grid_layers
+           WHERE product = ${sql(product)} AND variable = ${sql(variable)}
+             AND day BETWEEN DATE '1970-01-01' + ${day - windowDays + 1} AND DATE '1970-01-01' + ${day}
+             AND ingested_at <= epoch_ms(${knownAt})
+           GROUP BY lat, lon ORDER BY lat DESC, lon`,
+        );
+        const rows = reader.getRowObjectsJson();
+        const column = (key: string) => Float64Array.from(rows, (r) => Number(r[key]));
+        return { latDeg: column('lat'), lonDeg: column('lon'), values: column('value') };
       }),
     featuresAsOf: (siteId, day, knownAtMs) =>
       serial(async () => {

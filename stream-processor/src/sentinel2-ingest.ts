@@ -48,6 +48,8 @@ export interface Sentinel2IngestSummary {
   skipped: { itemId: string; reason: string; detail: string }[];
   quarantined: QuarantinedItem[];
   featuresApplied: number;
+  /** Cells of the gridded turbidity layer written to `grid_layers` (for chips). */
+  gridCells: number;
 }
 
 /**
@@ -69,6 +71,7 @@ export async function ingestSentinel2(
     skipped: [],
     quarantined: [],
     featuresApplied: 0,
+    gridCells: 0,
   };
   if (options.sites.length === 0) return summary;
   const lons = options.sites.map((s) => s.lon);
@@ -129,7 +132,19 @@ export async function ingestSentinel2(
         summary.masked += 1;
         continue;
       }
-      observations.push(sentinel2Observation(item, site, value));
+      const observation = sentinel2Observation(item, site, value);
+      observations.push(observation);
+      // The window as a gridded layer too, so chips can carry turbidity like DHW.
+      summary.gridCells += await options.offline.appendGrid(
+        {
+          product: SENTINEL2_PRODUCT,
+          variable: 'turbidity',
+          sourceUri: observation.source_uri,
+          days: Int32Array.of(Math.floor(Date.parse(observation.observed_at) / 86_400_000)),
+          ...value.grid,
+        },
+        now(),
+      );
     }
     await options.offline.appendSatellite(observations, now());
     for (const o of observations) options.publish?.(o);
@@ -141,7 +156,7 @@ export async function ingestSentinel2(
     summary.observations += observations.length;
     const masked = values.length - observations.length;
     options.onScene?.(
-      `${item.id}: ${values.length} sites in the scene, ${observations.length} with turbidity, ${masked} masked`,
+      `${item.id}: ${values.length} sites in the scene, ${observations.length} with turbidity, ${masked} masked, ${summary.gridCells} grid cells so far`,
     );
   }
   return summary;

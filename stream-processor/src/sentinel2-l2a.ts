@@ -57,6 +57,18 @@ export function sentinel2AssetKey(item: StacItem, band: Band): string {
   return found;
 }
 
+/** Cell edge (degrees) of the gridded turbidity layer kept for chips: ~110 m, ~5 x 5 pixels. */
+export const TURBIDITY_GRID_STEP_DEG = 0.001;
+
+/** A site window's turbidity on a regular lon/lat grid: NaN where no clear water pixel fell. */
+export interface TurbidityGrid {
+  /** Cell centres, north to south and west to east. */
+  lat: Float64Array;
+  lon: Float64Array;
+  /** lat x lon, row-major: the median turbidity (FNU) of the clear water pixels in the cell. */
+  values: Float64Array;
+}
+
 export interface SiteTurbidity {
   siteId: string;
   /** Median turbidity (FNU) of the valid water pixels; NaN when too few. */
@@ -67,6 +79,8 @@ export interface SiteTurbidity {
   cloud: number;
   land: number;
   noData: number;
+  /** The window's clear water pixels gridded for chips (see {@link gridWindowTurbidity}). */
+  grid: TurbidityGrid;
 }
 
 export interface ReadSceneOptions {
@@ -226,9 +240,71 @@ export async function readSentinel2Turbidity(
       turbidityFnu: median(valid),
       pixels: mask.length,
       ...counts,
+      grid: gridWindowTurbidity(site, zone, grid, window, turbidity, mask),
     });
   }
   return results;
+}
+
+/**
+ * Bins a window's clear water pixels into TURBIDITY_GRID_STEP_DEG lon/lat cells (median per
+ * cell). Pixel centres go from UTM back to lon/lat through the projection's local linear
+ * inverse at the site, exact to centimetres over a 620 m window.
+ */
+export function gridWindowTurbidity(
+  site: SiteProfile,
+  zone: ReturnType<typeof utmZoneOfEpsg>,
+  grid: Grid,
+  window: readonly [number, number, number, number],
+  turbidity: ArrayLike<number>,
+  mask: ArrayLike<number>,
+): TurbidityGrid {
+  const step = TURBIDITY_GRID_STEP_DEG;
+  const d = 1e-3;
+  const o = lonLatToUtm(site.lon, site.lat, zone);
+  const x = lonLatToUtm(site.lon + d, site.lat, zone);
+  const y = lonLatToUtm(site.lon, site.lat + d, zone);
+  // Jacobian of (lon, lat) -> (E, N) per degree, and its inverse.
+  const [a, b, c, e] = [
+    (x.eastingM - o.eastingM) / d,
+    (y.eastingM - o.eastingM) / d,
+    (x.northingM - o.northingM) / d,
+    (y.northingM - o.northingM) / d,
+  ];
+  const det = a * e - b * c;
+  const width = window[2] - window[0];
+  const cells = new Map<string, number[]>();
+  let [west, east, south, north] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (let k = 0; k < mask.length; k++) {
+    if (mask[k] !== WATER_MASK.water) continue;
+    const col = window[0] + (k % width);
+    const row = window[1] + Math.floor(k / width);
+    const dE = grid.originX + (col + 0.5) * grid.resX - o.eastingM;
+    const dN = grid.originY + (row + 0.5) * grid.resY - o.northingM;
+    const i = Math.floor((site.lon + (e * dE - b * dN) / det) / step);
+    const j = Math.floor((site.lat + (a * dN - c * dE) / det) / step);
+    [west, east, south, north] = [
+      Math.min(west, i),
+      Math.max(east, i),
+      Math.min(south, j),
+      Math.max(north, j),
+    ];
+    const key = `${i}/${j}`;
+    const list = cells.get(key);
+    if (list) list.push(turbidity[k] as number);
+    else cells.set(key, [turbidity[k] as number]);
+  }
+  if (cells.size === 0) {
+    return { lat: new Float64Array(0), lon: new Float64Array(0), values: new Float64Array(0) };
+  }
+  const lon = Float64Array.from({ length: east - west + 1 }, (_, i) => (west + i + 0.5) * step);
+  const lat = Float64Array.from({ length: north - south + 1 }, (_, j) => (north - j + 0.5) * step);
+  const values = new Float64Array(lat.length * lon.length).fill(Number.NaN);
+  for (const [key, list] of cells) {
+    const [i, j] = key.split('/').map(Number) as [number, number];
+    values[(north - j) * lon.length + (i - west)] = median(Float32Array.from(list));
+  }
+  return { lat, lon, values };
 }
 
 /** The satellite observation of a site's scene value (quality = share of valid water pixels). */

@@ -338,6 +338,42 @@ describe('stream processor - Sentinel-2 L2A turbidity from STAC + COG windows', 
     }
   });
 
+  it('keeps each window as a gridded turbidity layer for chips, water cells only, where the water is', async () => {
+    const cells = await offline.query(
+      `SELECT source_uri, day::VARCHAR AS day, lat, lon, value FROM grid_layers
+       WHERE product = 'sentinel2-l2a' AND variable = 'turbidity'`,
+    );
+    expect(cells).toHaveLength(first.gridCells);
+    for (const scene of scenes) {
+      const id = (scene.item as { id: string }).id;
+      const day = (scene.item as { properties: { datetime: string } }).properties.datetime.slice(
+        0,
+        10,
+      );
+      const own = cells.filter((c) => String(c.source_uri).includes(id) && c.day === day);
+      // 13 water rows x 31 columns of 20 m (260 m x 620 m) over 0.001-degree cells.
+      expect(own.length, id).toBeGreaterThanOrEqual(6);
+      expect(own.length, id).toBeLessThanOrEqual(32);
+      for (const c of own) {
+        expect(Number(c.value)).toBeCloseTo(expectedT(scene), 3);
+        // The clear water is the window's southern rows: every cell lies south of the site,
+        // within the window's 310 m (0.0028 degrees) and one cell.
+        expect(Number(c.lat)).toBeLessThan(scene.site.lat + 0.0005);
+        expect(Number(c.lat)).toBeGreaterThan(scene.site.lat - 0.0028 - 0.001);
+        expect(Math.abs(Number(c.lon) - scene.site.lon)).toBeLessThan(0.004);
+      }
+    }
+    // The same cells as chip points for the scene's day.
+    const pacific = scenes[0] as Scene;
+    const day = Math.floor(
+      Date.parse((pacific.item as { properties: { datetime: string } }).properties.datetime) /
+        86_400_000,
+    );
+    const points = await offline.gridLayerPoints('sentinel2-l2a', 'turbidity', day);
+    expect(points.values.length).toBeGreaterThanOrEqual(6);
+    for (const v of points.values) expect(v).toBeCloseTo(expectedT(pacific), 3);
+  });
+
   it('turbidity and its z-score against the site history reach the online store', async () => {
     const pacific = await redis.hgetall(iso.onlineKey(PACIFIC.siteId));
     const history = [0.02, 0.03, 0.01].map(nechadB4);
@@ -363,6 +399,12 @@ describe('stream processor - Sentinel-2 L2A turbidity from STAC + COG windows', 
     expect(first.featuresApplied).toBe(4);
     const count = await offline.query('SELECT count(*)::INT AS n FROM satellite_samples');
     expect(count[0]?.n).toBe(4);
+    // Re-ingested windows replace their grid cells instead of doubling them.
+    expect(again.gridCells).toBe(first.gridCells);
+    const cells = await offline.query(
+      `SELECT count(*)::INT AS n FROM grid_layers WHERE product = 'sentinel2-l2a'`,
+    );
+    expect(cells[0]?.n).toBe(first.gridCells);
     const pacific = await redis.hgetall(iso.onlineKey(PACIFIC.siteId));
     const history = [0.02, 0.03, 0.01].map(nechadB4);
     const mean = history.reduce((a, b) => a + b) / 3;
