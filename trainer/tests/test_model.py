@@ -174,6 +174,7 @@ def test_report_and_skill_page_hold_both_validations_and_the_threshold_rule(trai
     page = (out / "skill.html").read_text()
     assert "Leave-one-event-out" in page and "Event x spatial block" in page
     assert "gbr-1998/block0" in page
+    assert "Learned members: out-of-fold AUROC change" in page
     for plot in ("event-skill.png", "event-block-skill.png", "reliability.png"):
         assert f'src="plots/{plot}"' in page
         assert (out / "plots" / plot).stat().st_size > 1000

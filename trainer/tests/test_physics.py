@@ -109,3 +109,13 @@ def test_combiner_keeps_the_physics_when_the_member_loses_one_spatial_block() ->
     # the same check with the member right everywhere lets it in
     honest = OutOfFoldSet(prior, tree, vit, y, blocks)
     assert not fit_combiner(prior, tree, vit, y, groups, (honest,)).physics_only
+
+
+def test_card_names_the_unit_each_learned_member_loses_most() -> None:
+    from reefguard_trainer.train import worst_units
+
+    evidence = [
+        {"member": "xgboost", "weight": 0.3, "events": {"a": 0.1}, "event_x_block": {"a/b0": -0.2}},
+        {"member": "vit", "weight": 1.0, "events": {"a": -0.05, "b": 0.3}},
+    ]
+    assert worst_units(evidence) == "xgboost at w 0.3: -0.200 on a/b0; vit at w 1: -0.050 on a"

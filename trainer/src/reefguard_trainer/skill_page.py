@@ -53,6 +53,30 @@ def later_table(later: list[dict[str, Any]]) -> str:
     )
 
 
+def evidence_table(evidence: list[dict[str, Any]]) -> str:
+    """The learned members' out-of-fold AUROC change against DHW alone, per held-out unit."""
+    parts = ("events", "event_x_block")
+    units = sorted({u for e in evidence for part in parts for u in e.get(part, {})})
+    if not units:
+        return ""
+    head = "".join(f"<th>{html.escape(u)}</th>" for u in units)
+    rows = []
+    for entry in evidence:
+        changes = {**entry.get("events", {}), **entry.get("event_x_block", {})}
+        cells = "".join(
+            f"<td style='color:{'#b00' if changes.get(u, 0) < 0 else '#060'}'>"
+            f"{number(changes.get(u))}</td>"
+            for u in units
+        )
+        rows.append(f"<tr><td>{entry['member']} w {entry['weight']:g}</td>{cells}</tr>")
+    return (
+        "<h2>Learned members: out-of-fold AUROC change against DHW alone</h2>"
+        "<p>prior + w x member, per held-out event and event x spatial block; one negative "
+        "cell keeps the member out of the ensemble.</p>"
+        f"<table><tr><th>member</th>{head}</tr>{''.join(rows)}</table>"
+    )
+
+
 def write_skill_page(
     path: Path, card: dict[str, Any], report: dict[str, Any], plots: list[str]
 ) -> Path:
@@ -74,6 +98,7 @@ def write_skill_page(
         "on exactly the same rows; F1 and Peirce at the saved threshold (the DHW logistic at "
         "its own best threshold); the CRW rule's Brier and BLEACH_RISK_P90 are of its 0/1 "
         "alert.</p>",
+        evidence_table(report.get("member_evidence", [])),
         "<h2>Later years without labels: does the risk follow DHW?</h2>",
         "<p>Every GBR pixel of a later year the shipped products cover, features built as "
         "evaluate builds them; the risk's rank agreement with the year's annual maximum DHW. "
