@@ -86,17 +86,8 @@ export async function ingestCrwFiles(
   options: CrwIngestOptions,
 ): Promise<CrwIngestSummary> {
   const now = options.now ?? Date.now;
-  const summary: CrwIngestSummary = {
-    files: 0,
-    samples: 0,
-    gridCells: 0,
-    missing: [],
-    quarantined: [],
-  };
-  for (const path of paths) {
-    const bytes = await fetchOrMissing(options.fetcher, path, summary);
-    if (!bytes) continue;
-    const uri = options.fetcher.url(path);
+  const summary = emptySummary();
+  for await (const { path, bytes, uri } of fetchedFiles(paths, options.fetcher, summary)) {
     try {
       const grid = await readCrwGrid(bytes, path);
       const samples = sampleCrwAtSites(grid, options.sites, uri);
@@ -132,15 +123,30 @@ export async function ingestCrwFiles(
   return summary;
 }
 
-async function fetchOrMissing(fetcher: Fetcher, path: string, summary: { missing: string[] }) {
-  try {
-    return await fetcher.get(path);
-  } catch (e) {
-    if ((e as Error).name === 'NotFoundError') {
+const emptySummary = (): CrwIngestSummary => ({
+  files: 0,
+  samples: 0,
+  gridCells: 0,
+  missing: [],
+  quarantined: [],
+});
+
+/** Each file's bytes and URI, in order; a 404 is recorded in `summary.missing` and skipped. */
+async function* fetchedFiles(
+  paths: readonly string[],
+  fetcher: Fetcher,
+  summary: { missing: string[] },
+) {
+  for (const path of paths) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await fetcher.get(path);
+    } catch (e) {
+      if ((e as Error).name !== 'NotFoundError') throw e;
       summary.missing.push(path);
-      return null;
+      continue;
     }
-    throw e;
+    yield { path, bytes, uri: fetcher.url(path) };
   }
 }
 
@@ -193,17 +199,8 @@ export async function ingestVirtualStations(
 ): Promise<CrwIngestSummary> {
   const now = options.now ?? Date.now;
   const radius = options.radiusKm ?? DEFAULT_VIRTUAL_STATION_RADIUS_KM;
-  const summary: CrwIngestSummary = {
-    files: 0,
-    samples: 0,
-    gridCells: 0,
-    missing: [],
-    quarantined: [],
-  };
-  for (const path of paths) {
-    const bytes = await fetchOrMissing(options.fetcher, path, summary);
-    if (!bytes) continue;
-    const uri = options.fetcher.url(path);
+  const summary = emptySummary();
+  for await (const { path, bytes, uri } of fetchedFiles(paths, options.fetcher, summary)) {
     let station: ReturnType<typeof parseVirtualStation>;
     try {
       station = parseVirtualStation(new TextDecoder('utf-8', { fatal: true }).decode(bytes));

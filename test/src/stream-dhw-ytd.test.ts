@@ -1,9 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { jetstream } from '@nats-io/jetstream';
-import { parseCsvColumns, readClimatologyGeotiff } from '@reefguard/core';
-import { createCrwHeatStress, createSiteRegistry } from '@reefguard/stream-processor';
+import { parseCsvColumns } from '@reefguard/core';
+import { createCrwHeatStress } from '@reefguard/stream-processor';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventually, reading, startIsolatedProcessor } from './stream-helpers.js';
+import {
+  eventually,
+  lizardIslandSites,
+  reading,
+  startIsolatedProcessor,
+} from './stream-helpers.js';
 
 const { natsUrl, redisUrl } = inject('stack');
 const FIXTURES = new URL('../fixtures/crw/', import.meta.url);
@@ -13,18 +18,7 @@ describe('stream processor - dhw_max_ytd (year-to-date maximum DHW) in both stor
   let csv: Map<string, string[]>;
   const noaaDhw = new Map<string, number>();
   beforeAll(async () => {
-    const climatology = await readClimatologyGeotiff(
-      await readFile(new URL('lizard_island_monthly_mean_climatology.tif', FIXTURES)),
-    );
-    const sites = createSiteRegistry([
-      {
-        siteId: 'lizard-ytd',
-        lat: -14.675,
-        lon: 145.425,
-        mmmC: climatology.mmmC[0] as number,
-        monthlyMeanC: [...climatology.monthlyMeanAt(0)],
-      },
-    ]);
+    const sites = await lizardIslandSites('lizard-ytd');
     // Batches of at most 5 readings (days): every day gets its feature row. A batch spanning
     // more than MAX_RECOMPUTE_DAYS of a site (a backlog) computes only its last days.
     harness = await startIsolatedProcessor(

@@ -1,14 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { parseCsvColumns, readClimatologyGeotiff } from '@reefguard/core';
-import {
-  createCrwHeatStress,
-  createSiteRegistry,
-  type StreamProcessor,
-} from '@reefguard/stream-processor';
+import { parseCsvColumns } from '@reefguard/core';
+import { createCrwHeatStress, type StreamProcessor } from '@reefguard/stream-processor';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventually, type isolation, reading, startIsolatedProcessor } from './stream-helpers.js';
+import {
+  eventually,
+  type isolation,
+  lizardIslandSites,
+  reading,
+  startIsolatedProcessor,
+} from './stream-helpers.js';
 
 const { natsUrl, redisUrl } = inject('stack');
 const FIXTURES = new URL('../fixtures/crw/', import.meta.url);
@@ -19,18 +21,7 @@ describe('stream processor - CRW heat stress from live readings', () => {
   let iso: Awaited<ReturnType<typeof isolation>>;
   let harness: Awaited<ReturnType<typeof startIsolatedProcessor>>;
   beforeAll(async () => {
-    const climatology = await readClimatologyGeotiff(
-      await readFile(new URL('lizard_island_monthly_mean_climatology.tif', FIXTURES)),
-    );
-    const sites = createSiteRegistry([
-      {
-        siteId: 'lizard-island',
-        lat: -14.675,
-        lon: 145.425,
-        mmmC: climatology.mmmC[0] as number,
-        monthlyMeanC: [...climatology.monthlyMeanAt(0)],
-      },
-    ]);
+    const sites = await lizardIslandSites('lizard-island');
     harness = await startIsolatedProcessor(
       { natsUrl, redisUrl },
       { sites, heat: createCrwHeatStress() },

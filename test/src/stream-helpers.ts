@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
-import { type BuoyReading, READING_UNITS, readingId } from '@reefguard/core';
+import {
+  type BuoyReading,
+  READING_UNITS,
+  readClimatologyGeotiff,
+  readingId,
+} from '@reefguard/core';
 import {
   type BatchOutcome,
   createSiteRegistry,
@@ -114,6 +119,44 @@ export async function startIsolatedProcessor(
     outcomes,
     async close() {
       await processor.close();
+      await nc.close();
+      await redis.quit();
+      await iso.cleanup();
+    },
+  };
+}
+
+/**
+ * Lizard Island's pixel with its real CRW climatology (MMM and monthly means from the
+ * fixture GeoTIFF), registered under `siteId`.
+ */
+export async function lizardIslandSites(siteId: string) {
+  const climatology = await readClimatologyGeotiff(
+    await readFile(
+      new URL('../fixtures/crw/lizard_island_monthly_mean_climatology.tif', import.meta.url),
+    ),
+  );
+  return createSiteRegistry([
+    {
+      siteId,
+      lat: -14.675,
+      lon: 145.425,
+      mmmC: climatology.mmmC[0] as number,
+      monthlyMeanC: [...climatology.monthlyMeanAt(0)],
+    },
+  ]);
+}
+
+/** Isolated names plus a NATS and a Redis connection on the shared stack; `close()` ends all. */
+export async function connectIsolated(stack: { natsUrl: string; redisUrl: string }) {
+  const iso = await isolation();
+  const nc = await connect({ servers: stack.natsUrl });
+  const redis = new Redis(stack.redisUrl);
+  return {
+    iso,
+    nc,
+    redis,
+    async close() {
       await nc.close();
       await redis.quit();
       await iso.cleanup();

@@ -1,5 +1,5 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import {
   createEventState,
   createJetStreamSource,
@@ -9,9 +9,15 @@ import {
   openOfflineStore,
   runProcessor,
 } from '@reefguard/stream-processor';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventually, isolation, reading, TEST_SITES } from './stream-helpers.js';
+import {
+  connectIsolated,
+  eventually,
+  type isolation,
+  reading,
+  TEST_SITES,
+} from './stream-helpers.js';
 
 const { natsUrl, redisUrl } = inject('stack');
 
@@ -19,16 +25,12 @@ describe('stream processor - online write first, offline commit behind it, ack l
   let nc: NatsConnection;
   let redis: Redis;
   let iso: Awaited<ReturnType<typeof isolation>>;
+  let connections: Awaited<ReturnType<typeof connectIsolated>>;
   beforeAll(async () => {
-    iso = await isolation();
-    nc = await connect({ servers: natsUrl });
-    redis = new Redis(redisUrl);
+    connections = await connectIsolated({ natsUrl, redisUrl });
+    ({ nc, redis, iso } = connections);
   });
-  afterAll(async () => {
-    await nc.close();
-    await redis.quit();
-    await iso.cleanup();
-  });
+  afterAll(() => connections.close());
 
   it('features reach Redis while DuckDB is held, acks wait for the commit, in-flight is bounded', async () => {
     const { stream, subjects, durable, statePrefix } = iso.options;

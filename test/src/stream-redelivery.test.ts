@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { jetstream } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { type BatchOutcome, startStreamProcessor } from '@reefguard/stream-processor';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventually, isolation, reading } from './stream-helpers.js';
+import { connectIsolated, eventually, type isolation, reading } from './stream-helpers.js';
 
 const { natsUrl, redisUrl } = inject('stack');
 
@@ -26,16 +26,12 @@ describe('stream processor - exactly-once effect under redelivery', () => {
   let nc: NatsConnection;
   let redis: Redis;
   let iso: Awaited<ReturnType<typeof isolation>>;
+  let connections: Awaited<ReturnType<typeof connectIsolated>>;
   beforeAll(async () => {
-    iso = await isolation();
-    nc = await connect({ servers: natsUrl });
-    redis = new Redis(redisUrl);
+    connections = await connectIsolated({ natsUrl, redisUrl });
+    ({ nc, redis, iso } = connections);
   });
-  afterAll(async () => {
-    await nc.close();
-    await redis.quit();
-    await iso.cleanup();
-  });
+  afterAll(() => connections.close());
 
   it('a processor SIGKILLed between write and ack leaves every reading counted once', async () => {
     const offlinePath = `${iso.dir}/offline.duckdb`;

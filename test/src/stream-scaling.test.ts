@@ -1,15 +1,15 @@
 import { jetstream } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import {
   type BatchOutcome,
   createMqttSource,
   type StreamProcessor,
   startStreamProcessor,
 } from '@reefguard/stream-processor';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventually, isolation, reading } from './stream-helpers.js';
+import { connectIsolated, eventually, isolation, reading } from './stream-helpers.js';
 
 const { natsUrl, redisUrl, mqttUrl } = inject('stack');
 const SITES = ['18-054', '19-138', '16-024', '14-116'];
@@ -26,16 +26,12 @@ describe('stream processor - two instances share the load without double countin
   let nc: NatsConnection;
   let redis: Redis;
   let iso: Awaited<ReturnType<typeof isolation>>;
+  let connections: Awaited<ReturnType<typeof connectIsolated>>;
   beforeAll(async () => {
-    iso = await isolation();
-    nc = await connect({ servers: natsUrl });
-    redis = new Redis(redisUrl);
+    connections = await connectIsolated({ natsUrl, redisUrl });
+    ({ nc, redis, iso } = connections);
   });
-  afterAll(async () => {
-    await nc.close();
-    await redis.quit();
-    await iso.cleanup();
-  });
+  afterAll(() => connections.close());
 
   async function expectCountedOnce(instances: StreamProcessor[], outcomes: BatchOutcome[][]) {
     await eventually(async () => {
