@@ -5,6 +5,7 @@ import type { Lease } from './model-hub.js';
 import type { OfflineFeatureReader } from './offline-features.js';
 import type { InferenceStatus } from './plugins/metrics.js';
 import {
+  type AnswerTimings,
   FeaturesUnavailableError,
   freshnessProblem,
   type PredictOptions,
@@ -47,6 +48,7 @@ export async function answerSites(
   timeMs: number,
   settings: PredictSettings,
   source?: FeatureSource,
+  timings?: AnswerTimings,
 ): Promise<SiteAnswer[]> {
   const options: PredictOptions = {
     timeMs,
@@ -54,16 +56,16 @@ export async function answerSites(
     degraded: settings.degraded,
     chipLayers: settings.chipLayers,
     siteOf: (siteId) => app.sites.get(siteId),
+    timings,
   };
   const known = siteIds.filter((id) => app.sites.has(id));
   const fetchStart = performance.now();
   let features: OnlineFeatures[];
   try {
     features = await (source ?? app.features.read)(known);
-    app.metrics.featureFetchLatency.observe(
-      { status: 'ok' },
-      (performance.now() - fetchStart) / 1e3,
-    );
+    const fetchMs = performance.now() - fetchStart;
+    if (timings) timings.featuresMs += fetchMs;
+    app.metrics.featureFetchLatency.observe({ status: 'ok' }, fetchMs / 1e3);
   } catch (error) {
     app.metrics.featureFetchLatency.observe(
       { status: 'error' },

@@ -30,6 +30,14 @@ export interface PredictOptions {
   chipLayers?: ChipLayers;
   /** The catalogue entry of a site (its coordinates place the chip). */
   siteOf?: (siteId: string) => Site;
+  /** Filled in when given: where the time went (the /v1/predict stage metrics). */
+  timings?: AnswerTimings;
+}
+
+/** Milliseconds spent reading features and inside the model's session runs. */
+export interface AnswerTimings {
+  featuresMs: number;
+  modelMs: number;
 }
 
 export interface Routed {
@@ -185,6 +193,7 @@ export async function predictSites(
       }
     });
     let risks: Float32Array;
+    const modelStart = performance.now();
     try {
       risks =
         degradedReason === null
@@ -194,6 +203,7 @@ export async function predictSites(
               ready.length * perSite,
             );
     } finally {
+      if (options.timings) options.timings.modelMs += performance.now() - modelStart;
       // The session has read its input once run resolves (or failed).
       if (chips && pooled) giveChipTensor(chips);
     }

@@ -281,6 +281,65 @@ describe('serving routes - real Redis, real ONNX sessions', () => {
     );
   });
 
+  it('GET /metrics - where the time of each /v1/predict answer goes, event-loop delay and GC pauses', async () => {
+    const scrape = async () => {
+      const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      const value = (series: string) => {
+        const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+        return line === undefined ? Number.NaN : Number(line.slice(series.length + 1));
+      };
+      return value;
+    };
+    const stageSeries = (stage: string, part: 'count' | 'sum') =>
+      `reefguard_predict_stage_seconds_${part}{stage="${stage}"}`;
+    const before = await scrape();
+    for (let i = 0; i < 3; i++) {
+      const ok = await t.app.inject({
+        method: 'POST',
+        url: '/v1/predict',
+        payload: { site_id: hot },
+      });
+      expect(ok.statusCode).toBe(200);
+    }
+    // An answer that is not a prediction is not one of the stage samples.
+    const notFound = await t.app.inject({
+      method: 'POST',
+      url: '/v1/predict',
+      payload: { site_id: 'no-such-site' },
+    });
+    expect(notFound.statusCode).toBe(404);
+    // Block the event loop (the app runs in this process) and allocate: the monitors must see it.
+    const blockedUntil = performance.now() + 40;
+    while (performance.now() < blockedUntil) {}
+    let garbage = 0;
+    for (let i = 0; i < 200_000; i++) garbage += new Array(16).fill(i).length;
+    expect(garbage).toBe(3_200_000);
+    await new Promise((r) => setTimeout(r, 50));
+    const after = await scrape();
+    const parts = ['parse', 'features', 'model', 'answer', 'respond'];
+    for (const stage of [...parts, 'total']) {
+      const n = after(stageSeries(stage, 'count')) - (before(stageSeries(stage, 'count')) || 0);
+      expect(n, stage).toBe(3);
+    }
+    const spent = (stage: string) =>
+      after(stageSeries(stage, 'sum')) - (before(stageSeries(stage, 'sum')) || 0);
+    // The parts add up to the total; the model and the store each took some of it.
+    const sumOfParts = parts.reduce((sum, stage) => sum + spent(stage), 0);
+    expect(sumOfParts).toBeCloseTo(spent('total'), 9);
+    expect(spent('features')).toBeGreaterThan(0);
+    expect(spent('model')).toBeGreaterThan(0);
+    expect(spent('total')).toBeLessThan(1);
+    // Delay since the previous scrape: the 40 ms block is the max, p99 is no more than it.
+    const maxDelay = after('reefguard_event_loop_delay_seconds{quantile="1"}');
+    expect(maxDelay).toBeGreaterThanOrEqual(0.035);
+    expect(after('reefguard_event_loop_delay_seconds{quantile="0.99"}')).toBeLessThanOrEqual(
+      maxDelay,
+    );
+    const scavenges = (value: typeof after) =>
+      value('reefguard_gc_pause_seconds_count{kind="minor"}') || 0;
+    expect(scavenges(after)).toBeGreaterThan(scavenges(before));
+  });
+
   it('GET /v1/models and its files - the card and ONNX file of the loaded version, nothing else', async () => {
     const models = (await t.app.inject({ method: 'GET', url: '/v1/models' })).json();
     expect(models.champion).toMatchObject({ version: '1', url: '/v1/models/1/model.onnx' });

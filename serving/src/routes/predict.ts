@@ -1,7 +1,8 @@
 import { NotFoundError, ValidationError } from '@reefguard/core';
 import type { FastifyPluginAsync } from 'fastify';
+import type { PredictStages } from '../plugins/metrics.js';
 import { answerSites, type FeatureSource, type PredictSettings } from '../predict-service.js';
-import { FeaturesUnavailableError } from '../predictor.js';
+import { type AnswerTimings, FeaturesUnavailableError } from '../predictor.js';
 import { errorJsonSchema, errorResponses, predictionJsonSchema, siteIdSchema } from './schemas.js';
 
 /** Largest batch one request may ask for; the risk map is the way to ask for every site. */
@@ -39,10 +40,29 @@ function requestTime(
   return { timeMs, source: (ids) => offline.readDay(ids, day, timeMs) };
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Stage times of a /v1/predict answer, completed when the response is written. */
+    predictStages: PredictStages | null;
+  }
+}
+
 export const predictRoutes: FastifyPluginAsync<PredictSettings> = async (app, settings) => {
+  app.decorateRequest('predictStages', null);
   app.post<{ Body: { site_id: string; time?: string } }>(
     '/v1/predict',
     {
+      // A callback hook: an async one would cost every answer a promise.
+      onResponse(request, reply, done) {
+        const stages = request.predictStages;
+        if (stages && reply.statusCode === 200) {
+          stages.total = reply.elapsedTime;
+          // `respond` held the handler's end until now.
+          stages.respond = stages.total - stages.respond;
+          app.metrics.recordPredictStages(stages);
+        }
+        done();
+      },
       schema: {
         summary: 'Bleaching risk of one site now (or at `time`)',
         body: {
@@ -54,14 +74,25 @@ export const predictRoutes: FastifyPluginAsync<PredictSettings> = async (app, se
         response: { 200: predictionJsonSchema, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      const parseMs = reply.elapsedTime;
       const { site_id, time } = request.body;
       app.sites.get(site_id);
       const { timeMs, source } = requestTime(time, settings);
-      const [answer] = await answerSites(app, [site_id], timeMs, settings, source);
+      const timings: AnswerTimings = { featuresMs: 0, modelMs: 0 };
+      const [answer] = await answerSites(app, [site_id], timeMs, settings, source, timings);
       if (!answer) throw new Error('no answer');
       if (answer.ok) {
         app.predictions?.publish(answer.prediction);
+        const handlerEndMs = reply.elapsedTime;
+        request.predictStages = {
+          parse: parseMs,
+          features: timings.featuresMs,
+          model: timings.modelMs,
+          answer: handlerEndMs - parseMs - timings.featuresMs - timings.modelMs,
+          respond: handlerEndMs,
+          total: 0,
+        };
         return answer.prediction;
       }
       if (answer.status === 404) throw new NotFoundError(answer.message);
