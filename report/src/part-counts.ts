@@ -109,7 +109,8 @@ export async function alertsPart(stateDir: string): Promise<Section<AlertsPart>>
       messages.push({
         at: str(line.received_at) ?? str(line.receivedAt) ?? '',
         text: text || JSON.stringify(body),
-        from: name,
+        // Alertmanager's Slack integration posts attachments; the processes post plain text.
+        from: attachments.length > 0 ? `Alertmanager (${name})` : name,
       });
     }
   }

@@ -311,11 +311,9 @@ export function summarizeReport(data: ReportData): string[] {
     (c) =>
       `sent ${c.sent}, stored ${c.stored}, quarantined ${c.quarantined.reduce((s, q) => s + q.count, 0)}: sent == stored ${c.sentEqualsStored ? 'PASS' : 'FAIL'}`,
   );
-  say(
-    'alerts',
-    data.alerts,
-    (a) =>
-      `${a.messages.length} Slack messages, ${a.prometheusAlerts.filter((p) => p.state === 'firing').length} Prometheus alerts firing at the end`,
-  );
+  say('alerts', data.alerts, (a) => {
+    const routed = a.messages.filter((m) => m.from.startsWith('Alertmanager'));
+    return `${a.messages.length} Slack messages (${routed.length} from Alertmanager${routed.length ? `: ${[...new Set(routed.map((m) => m.text))].join('; ')}` : ''}), ${a.prometheusAlerts.filter((p) => p.state === 'firing').length} Prometheus alerts firing at the end`;
+  });
   return lines;
 }

@@ -373,11 +373,11 @@ describe('report - from a state dir with known numbers', () => {
 
     expect(html).toContain('Drift: dhw PSI 0.87 &gt; 0.3, retrain requested');
     expect(html).toMatch(
-      /00:06:00Z<\/td><td>\[FIRING:1\] FeatureDrift \(dhw\)<\/td><td>stack-receiver\.jsonl/,
+      /00:06:00Z<\/td><td>\[FIRING:1\] FeatureDrift \(dhw\)<\/td><td>Alertmanager \(stack-receiver\.jsonl\)/,
     );
     expect(html).toContain('<td>FeatureDrift</td><td>firing</td><td>feature=dhw</td>');
     expect(summarizeReport(data)).toContain(
-      'alerts: 2 Slack messages, 1 Prometheus alerts firing at the end',
+      'alerts: 2 Slack messages (1 from Alertmanager: [FIRING:1] FeatureDrift (dhw)), 1 Prometheus alerts firing at the end',
     );
     expect(summarizeReport(data)).toContain(
       'readings: sent 200, stored 200, quarantined 3: sent == stored PASS',
