@@ -199,6 +199,12 @@ export async function runDemo(
       }
     }
 
+    const live = gateways.flatMap((g) => g.sites);
+    const challengerSites = live.filter((site) => site.cohort === 'challenger').length;
+    progress.info(
+      `${live.length} live sites: ${challengerSites} in serving's challenger cohort at ${CANARY_WEIGHT * 100} %, ${live.length - challengerSites} in the champion's${challengerSites === 0 ? ' (none for the challenger: a canary will get no traffic and roll back for lack of evidence; raise --sites-per-gateway)' : ''}`,
+    );
+
     progress.step(
       'training set: shipped observations joined point-in-time with features and ViT chips',
     );
