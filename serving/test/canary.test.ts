@@ -98,27 +98,45 @@ async function drive(t: TestApp, siteIds: string[], rounds: number) {
   return statuses;
 }
 
+/**
+ * Champion v1 and an approved `challenger` on a 50 % canary whose window closes after
+ * `windowMs` (30 requests suffice): 40 hot sites asked `rounds` times each, every status kept.
+ */
+async function runCanary(
+  name: string,
+  challenger: { version: string; fixture: string },
+  windowMs: number,
+  rounds: number,
+) {
+  const sites = testSites(`canary-${name}-${process.pid}`, 40);
+  const t = await startTestApp({
+    redisUrl,
+    sites,
+    versions: { '1': 'v1', [challenger.version]: challenger.fixture },
+    aliases: { champion: '1', challenger: challenger.version },
+    canaryWeight: 0.5,
+    canaryWindowMs: windowMs,
+    approved: [`${MODEL_NAME} ${challenger.version}`],
+    policy: (p) => ({ ...p, canary: { ...p.canary, min_requests: 30 } }),
+  });
+  try {
+    for (const site of sites) await writeFeatures(t.redis, site.site_id, featureHash(asOf(), HOT));
+    const statuses = await drive(
+      t,
+      sites.map((s) => s.site_id),
+      rounds,
+    );
+    return { t, statuses };
+  } catch (error) {
+    await t.close();
+    throw error;
+  }
+}
+
 describe('canary window - decides by itself when it closes', () => {
   it('a healthy challenger is promoted to champion after the window and the app reloads it', async () => {
-    const sites = testSites(`canary-up-${process.pid}`, 40);
-    const t = await startTestApp({
-      redisUrl,
-      sites,
-      versions: { '1': 'v1', '2': 'v2' },
-      aliases: { champion: '1', challenger: '2' },
-      canaryWeight: 0.5,
-      canaryWindowMs: 4_000,
-      approved: [`${MODEL_NAME} 2`],
-      policy: (p) => ({ ...p, canary: { ...p.canary, min_requests: 30 } }),
-    });
+    const { t, statuses } = await runCanary('up', { version: '2', fixture: 'v2' }, 4_000, 4);
     try {
-      for (const site of sites)
-        await writeFeatures(t.redis, site.site_id, featureHash(asOf(), HOT));
-      const statuses = await drive(
-        t,
-        sites.map((s) => s.site_id),
-        4,
-      );
       expect(statuses.every((s) => s === 200)).toBe(true);
       await expect
         .poll(() => t.registry.getAlias('champion'), { timeout: 8_000, interval: 200 })
@@ -149,25 +167,8 @@ describe('canary window - decides by itself when it closes', () => {
   });
 
   it('a failing challenger never fails a request, and is rolled back when the window closes', async () => {
-    const sites = testSites(`canary-down-${process.pid}`, 40);
-    const t = await startTestApp({
-      redisUrl,
-      sites,
-      versions: { '1': 'v1', '3': 'nan' },
-      aliases: { champion: '1', challenger: '3' },
-      canaryWeight: 0.5,
-      canaryWindowMs: 3_000,
-      approved: [`${MODEL_NAME} 3`],
-      policy: (p) => ({ ...p, canary: { ...p.canary, min_requests: 30 } }),
-    });
+    const { t, statuses } = await runCanary('down', { version: '3', fixture: 'nan' }, 3_000, 3);
     try {
-      for (const site of sites)
-        await writeFeatures(t.redis, site.site_id, featureHash(asOf(), HOT));
-      const statuses = await drive(
-        t,
-        sites.map((s) => s.site_id),
-        3,
-      );
       expect(statuses.every((s) => s === 200)).toBe(true);
       const stats = t.app.models.canary.stats();
       expect(stats.challenger.errorRate).toBe(1);

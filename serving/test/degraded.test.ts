@@ -2,7 +2,14 @@ import { createChipRaster } from '@reefguard/core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createChipLayers } from '../src/chip-layers.js';
 import { crwBaselineRisk } from '../src/crw-baseline.js';
-import { featureHash, startTestApp, type TestApp, testSites, writeFeatures } from './helpers.js';
+import {
+  featureHash,
+  startTestApp,
+  streamModelRisk,
+  type TestApp,
+  testSites,
+  writeFeatures,
+} from './helpers.js';
 
 const { redisUrl } = inject('stack');
 const asOf = new Date(Date.now() - 3_600_000).toISOString();
@@ -10,18 +17,6 @@ const VALUES = { dhw: 6.2, hotspot: 1.3, sst_anomaly: 1.1, turbidity_zscore: -0.
 /** The `vit` fixture's chip: depth and the reef mask on 4 x 4 pixels of 0.02 degrees. */
 const CHIP = { channels: ['depth_m', 'reef_mask'], size_px: 4, pixel_deg: 0.02 };
 const logit = (p: number) => Math.log(p / (1 - p));
-
-/** The tabular member by hand: sigmoid(w . (x - mean) / std + b). */
-function tabularRisk(v: typeof VALUES): number {
-  const z = [
-    (v.dhw - 2) / 2.5,
-    (v.hotspot - 0.4) / 0.5,
-    (v.sst_anomaly - 0.3) / 0.8,
-    v.turbidity_zscore,
-  ];
-  const w = [1.3, 0.7, 0.4, -0.2];
-  return 1 / (1 + Math.exp(-(z.reduce((s, x, i) => s + x * (w[i] as number), 0) - 0.6)));
-}
 
 async function predict(t: TestApp, siteId: string) {
   return t.app.inject({ method: 'POST', url: '/v1/predict', payload: { site_id: siteId } });
@@ -77,13 +72,13 @@ describe('chip models - full answer with chip layers, flagged degraded answer wi
     const chip = raster.chipAt(sites[0]?.lon as number, sites[0]?.lat as number);
     const meanChip = chip.reduce((s, v) => s + v, 0) / chip.length;
     expect(meanChip).toBeGreaterThan(0);
-    expect(logit(body.risk) - logit(tabularRisk(VALUES))).toBeCloseTo(0.5 * meanChip, 4);
+    expect(logit(body.risk) - logit(streamModelRisk(VALUES))).toBeCloseTo(0.5 * meanChip, 4);
     // The chip tensor is reused across requests: another site's chip does not leak into it.
     const other = (await predict(t, ids[4])).json();
     const otherChip = raster.chipAt(sites[4]?.lon as number, sites[4]?.lat as number);
     const otherMean = otherChip.reduce((s, v) => s + v, 0) / otherChip.length;
     expect(otherMean).not.toBeCloseTo(meanChip, 3);
-    expect(logit(other.risk) - logit(tabularRisk(VALUES))).toBeCloseTo(0.5 * otherMean, 4);
+    expect(logit(other.risk) - logit(streamModelRisk(VALUES))).toBeCloseTo(0.5 * otherMean, 4);
     expect((await predict(t, ids[0])).json().risk).toBe(body.risk);
   });
 
@@ -91,7 +86,7 @@ describe('chip models - full answer with chip layers, flagged degraded answer wi
     const t = apps[0] as TestApp;
     const body = (await predict(t, ids[0])).json();
     expect(body).toMatchObject({ variant: 'champion', model_version: '1', degraded: true });
-    expect(body.risk).toBeCloseTo(tabularRisk(VALUES), 5);
+    expect(body.risk).toBeCloseTo(streamModelRisk(VALUES), 5);
     expect(body.degraded_reason).toContain('no chip layers are configured');
     expect(body.degraded_reason).toContain('tabular member of model 1 only');
     expect(body.top_features[0].name).toBe('dhw');

@@ -41,6 +41,29 @@ export const HOT = {
   alert_level: 3,
 };
 
+/** The stream features the `stream` fixture model (and the `vit` tabular member) reads. */
+export interface StreamFeatureValues {
+  dhw: number;
+  hotspot: number;
+  sst_anomaly: number;
+  turbidity_zscore: number;
+}
+
+/**
+ * The `stream` fixture model by hand, as make_models.py builds it (also the tabular member of
+ * `vit`): sigmoid(w . (x - mean) / std + b).
+ */
+export function streamModelRisk(v: StreamFeatureValues): number {
+  const z = [
+    (v.dhw - 2) / 2.5,
+    (v.hotspot - 0.4) / 0.5,
+    (v.sst_anomaly - 0.3) / 0.8,
+    v.turbidity_zscore,
+  ];
+  const w = [1.3, 0.7, 0.4, -0.2];
+  return 1 / (1 + Math.exp(-(z.reduce((s, x, i) => s + x * (w[i] as number), 0) - 0.6)));
+}
+
 /** Unique site ids per test file, so files can share the Redis of the stack. */
 export function testSites(prefix: string, n: number): Site[] {
   return Array.from({ length: n }, (_, i) => ({

@@ -5,7 +5,7 @@ import { dayEndIso } from '@reefguard/core';
 import { type FeatureRow, type OfflineStore, openOfflineStore } from '@reefguard/stream-processor';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createOfflineFeatureReader } from '../src/offline-features.js';
-import { startTestApp, type TestApp, testSites } from './helpers.js';
+import { startTestApp, streamModelRisk, type TestApp, testSites } from './helpers.js';
 
 const { redisUrl } = inject('stack');
 const DAY_MS = 86_400_000;
@@ -19,18 +19,6 @@ const at = (day: number, hour: number) => day * DAY_MS + hour * HOUR_MS;
 const HOT = { dhw: 6.2, hotspot: 1.3, sst_anomaly: 1.1, turbidity_zscore: -0.4, alert_level: 3 };
 const CORRECTED = { ...HOT, dhw: 9.5, alert_level: 4 };
 const COOL = { dhw: 0, hotspot: 0, sst_anomaly: -0.2, turbidity_zscore: 0.3, alert_level: 0 };
-
-/** The `stream` fixture model by hand: sigmoid(w . (x - mean) / std + b). */
-function streamRisk(v: typeof HOT): number {
-  const z = [
-    (v.dhw - 2) / 2.5,
-    (v.hotspot - 0.4) / 0.5,
-    (v.sst_anomaly - 0.3) / 0.8,
-    v.turbidity_zscore,
-  ];
-  const w = [1.3, 0.7, 0.4, -0.2];
-  return 1 / (1 + Math.exp(-(z.reduce((s, x, i) => s + x * (w[i] as number), 0) - 0.6)));
-}
 
 type MapFeature = {
   geometry: { coordinates: number[] };
@@ -105,10 +93,10 @@ describe('risk map of past days - real DuckDB offline store (the stream processo
       time: dayEndIso(D),
       band: 'severe',
     });
-    expect(site[known as string]?.risk).toBeCloseTo(streamRisk(HOT), 5);
+    expect(site[known as string]?.risk).toBeCloseTo(streamModelRisk(HOT), 5);
     // The other instance's file; its newest day is D - 1, 24 h before the end of D.
     expect(site[yesterday as string]).toMatchObject({ status: 'ok', time: dayEndIso(D - 1) });
-    expect(site[yesterday as string]?.risk).toBeCloseTo(streamRisk(COOL), 5);
+    expect(site[yesterday as string]?.risk).toBeCloseTo(streamModelRisk(COOL), 5);
     expect(site[old as string]).toMatchObject({
       status: 'unavailable',
       reason: 'stale',
@@ -126,7 +114,7 @@ describe('risk map of past days - real DuckDB offline store (the stream processo
       alert_level: 4,
       time: dayEndIso(D),
     });
-    expect(site[known as string]?.risk).toBeCloseTo(streamRisk(CORRECTED), 5);
+    expect(site[known as string]?.risk).toBeCloseTo(streamModelRisk(CORRECTED), 5);
     // The replayed day D is still not known at the end of D + 1.
     expect(site[replayed as string]).toMatchObject({ status: 'unavailable', reason: 'missing' });
   });
@@ -161,7 +149,7 @@ describe('risk map of past days - real DuckDB offline store (the stream processo
     expect(early.json()).toMatchObject({ reason: 'missing' });
     const noon = (await predictAt(at(D, 12))).json();
     expect(noon).toMatchObject({ site_id: known, dhw: 6.2, time: dayEndIso(D), degraded: false });
-    expect(noon.risk).toBeCloseTo(streamRisk(HOT), 5);
+    expect(noon.risk).toBeCloseTo(streamModelRisk(HOT), 5);
     // After the correction at 03:00 the next day, the same as-of day reads the corrected DHW.
     const corrected = (await predictAt(at(D + 1, 4))).json();
     expect(corrected).toMatchObject({ dhw: 9.5, alert_level: 4, time: dayEndIso(D) });
