@@ -19,12 +19,32 @@ function statusOf(error: unknown): number {
   return 500;
 }
 
+/**
+ * The body field a validation error is about, as a path: `site_id`, `site_ids/3`, or the name
+ * of a missing or unknown property.
+ */
+function validationField(
+  first: { instancePath?: string; params?: Record<string, unknown> } | undefined,
+): string | undefined {
+  if (!first) return undefined;
+  const named = first.params?.missingProperty ?? first.params?.additionalProperty;
+  const parts = [first.instancePath?.replace(/^\//, ''), typeof named === 'string' ? named : ''];
+  return parts.filter(Boolean).join('/') || undefined;
+}
+
 /** The one place where errors become HTTP answers: `{error, message, reason?}`. */
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) {
-      // Fastify's message names the field, e.g. "body must have required property 'site_id'".
-      return reply.code(400).send({ error: 'ValidationError', message: error.message });
+      // Fastify's message names most fields ("body/time must match format"), but not an
+      // unknown one ("body must NOT have additional properties"): the field is added to both.
+      const field = validationField(error.validation[0]);
+      const unknown = error.validation[0]?.keyword === 'additionalProperties';
+      return reply.code(400).send({
+        error: 'ValidationError',
+        message: unknown && field ? `${error.message}: "${field}"` : error.message,
+        ...(field ? { field } : {}),
+      });
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ error: error.name, message: error.message });

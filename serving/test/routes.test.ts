@@ -121,6 +121,32 @@ describe('serving routes - real Redis, real ONNX sessions', () => {
     });
     expect(badId.statusCode).toBe(400);
     expect(badId.json().message).toContain('site_id');
+    expect(badId.json().field).toBe('site_id');
+    expect(noSite.json().field).toBe('site_id');
+    // An unknown field, and a bad item of a batch, are named too.
+    const extra = await t.app.inject({
+      method: 'POST',
+      url: '/v1/predict',
+      payload: { site_id: hot, sites: [hot] },
+    });
+    expect(extra.statusCode).toBe(400);
+    expect(extra.json()).toMatchObject({ error: 'ValidationError', field: 'sites' });
+    expect(extra.json().message).toContain('"sites"');
+    const badItem = await t.app.inject({
+      method: 'POST',
+      url: '/v1/predict/batch',
+      payload: { site_ids: [hot, cool, 'no/such site'] },
+    });
+    expect(badItem.statusCode).toBe(400);
+    expect(badItem.json()).toMatchObject({ field: 'site_ids/2' });
+    const notJson = await t.app.inject({
+      method: 'POST',
+      url: '/v1/predict',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"site_id": ',
+    });
+    expect(notJson.statusCode).toBe(400);
+    expect(notJson.json().message).toMatch(/JSON/);
   });
 
   it('POST /v1/predict - stale features are a 503 with the reason', async () => {

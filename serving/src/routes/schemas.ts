@@ -68,6 +68,7 @@ export const errorJsonSchema = {
     message: { type: 'string' },
     reason: { type: 'string' },
     site_id: { type: 'string' },
+    field: { type: 'string', description: 'the body field a 400 is about, e.g. site_ids/3' },
   },
 } as const;
 
