@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from reefguard_trainer import baselines, contracts, export, splits
-from reefguard_trainer.card import sha256_file
+from reefguard_trainer.card import describe_features, sha256_file
 from reefguard_trainer.data import load_training_set
 from reefguard_trainer.ensemble import Combiner
 from reefguard_trainer.train import (
@@ -84,6 +84,23 @@ def test_raising_heat_stress_never_lowers_risk_native_and_onnx(members, feature:
     low = export.run_onnx(model_bytes, x, chips)
     x[:, column] = 20
     assert np.mean(export.run_onnx(model_bytes, x, chips) - low) >= 0
+
+
+@pytest.mark.parametrize("feature", ["sst_clim_range", "k490", "depth_m"])
+def test_acclimatisation_turbidity_and_depth_never_raise_risk(members, feature: str) -> None:
+    ts, features, *_, model_bytes = members
+    column = features.index(feature)
+    x = ts.matrix(features)[:40].copy()
+    chips = ts.chips[:40]
+    previous = None
+    for value in np.linspace(-3, 12, 12):
+        x[:, column] = value
+        risk = export.run_onnx(model_bytes, x, chips)
+        if previous is not None:
+            assert np.all(risk <= previous + 1e-6)
+        previous = risk
+    card = json.loads(json.dumps(describe_features(ts.matrix(features), features)))
+    assert next(f for f in card if f["name"] == feature)["monotone"] == -1
 
 
 def test_same_seed_gives_identical_models(training_set_dir: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from reefguard_trainer import contracts
-from reefguard_trainer.catalog import describe
+from reefguard_trainer.catalog import describe, tree_constraints
 
 MODEL_NAME = "reefguard-bleaching-risk"
 PSI_BINS = 10
@@ -31,7 +31,7 @@ def compute_psi_reference(values: np.ndarray, bins: int = PSI_BINS) -> dict[str,
 
 def describe_features(x: np.ndarray, names: list[str]) -> list[dict[str, Any]]:
     described = []
-    for j, name in enumerate(names):
+    for j, (name, direction) in enumerate(zip(names, tree_constraints(names), strict=True)):
         column = x[:, j].astype(np.float64)
         info = describe(name)
         described.append(
@@ -40,7 +40,7 @@ def describe_features(x: np.ndarray, names: list[str]) -> list[dict[str, Any]]:
                 "unit": info.unit,
                 "mean": float(np.nan_to_num(np.nanmean(column))),
                 "std": float(np.nan_to_num(np.nanstd(column))),
-                "monotone": info.monotone,
+                "monotone": direction,
                 "psi_reference": compute_psi_reference(column),
             }
         )

@@ -2,7 +2,8 @@
 learning a residual on top of the physics prior.
 
 The catalogue's `monotone: 1` features (DHW, HotSpot, alert level) get XGBoost's monotone
-constraint, so more heat never lowers the predicted risk, on any year, however the trees split.
+constraint, so more heat never lowers the predicted risk, on any year, however the trees split;
+SST range, K490 and depth may only lower it (MODIFIER_DIRECTIONS).
 Missing values (NaN) take each split's learned default branch, as in the ONNX export.
 
 The trees start from the physics prior's margin (`base_margin`), not from a constant: they
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
-from reefguard_trainer.catalog import monotone_constraints
+from reefguard_trainer.catalog import tree_constraints
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def fit_xgb(
         subsample=params.subsample,
         colsample_bytree=params.colsample_bytree,
         reg_lambda=params.reg_lambda,
-        monotone_constraints=tuple(monotone_constraints(features)),
+        monotone_constraints=tuple(tree_constraints(features)),
         tree_method="hist",
         # One OpenMP thread: on these small tables a second thread costs more (spin-waiting
         # against torch's pool on a shared 2-core machine) than it saves.
