@@ -92,6 +92,9 @@ describe('stream processor - two instances share the load without double countin
           ...mqttIso.options,
           redis,
           offlinePath: `${mqttIso.dir}/mqtt-${i}.duckdb`,
+          // The JetStream case runs DuckDB on its worker threads; here the subject is MQTT, and
+          // two more thread starts from TypeScript sources cost seconds on a busy machine.
+          offlineThread: false,
           sourceName: 'mqtt',
           source: await createMqttSource({
             url: mqttUrl,
