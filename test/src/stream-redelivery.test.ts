@@ -77,7 +77,8 @@ describe('stream processor - exactly-once effect under redelivery', () => {
     await once(child, 'exit');
 
     // The first batch's writes are committed (DuckDB, Redis) but never acknowledged; the
-    // next batch may already be applied to the event state too (two batches in flight).
+    // next batches may already be applied to the event state and written online too (up to
+    // maxInFlight batches wait for their offline commit).
     const appliedBeforeKill = Number(
       await redis.hget(`${iso.options.statePrefix}days:14-116`, '19763n'),
     );
