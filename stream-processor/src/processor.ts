@@ -97,16 +97,13 @@ export async function runProcessor(options: ProcessorOptions, signal?: AbortSign
   try {
     for await (const batch of options.source.batches()) {
       if (failed.yes) throw failed.error;
-      const applied = await applyState(options, batch);
-      // The year-to-date DHW round trip runs behind the loop too: the next batch's state
-      // update follows it on the Redis connection instead of waiting for its reply.
-      const ytd = completeDhwMaxYtd(options, applied);
-      const online = ytd.then(() => writeOnline(options, applied));
+      const applied = await applyBatch(options, batch);
+      const online = writeOnline(options, applied);
       const previous = tail;
       tail = (async () => {
         const [, committed] = await Promise.allSettled([
           online,
-          Promise.all([previous, ytd]).then(() => commitOffline(options, applied)),
+          previous.then(() => commitOffline(options, applied)),
         ]);
         await online;
         if (committed.status === 'rejected') throw committed.reason;
@@ -149,35 +146,20 @@ export async function processBatch(
   return applied.outcome;
 }
 
-/** Stage 1: decode, check, apply to the shared event state, compute features and `dhw_max_ytd`. */
+/** Stage 1: decode, check and apply to the shared event state; compute features. */
 export async function applyBatch(
-  options: ProcessorOptions,
-  batch: readonly Delivery[],
-): Promise<AppliedBatch> {
-  const applied = await applyState(options, batch);
-  await completeDhwMaxYtd(options, applied);
-  return applied;
-}
-
-/** Sets the batch's `dhw_max_ytd` (online vectors and offline rows share the values). */
-export async function completeDhwMaxYtd(
-  options: ProcessorOptions,
-  applied: AppliedBatch,
-): Promise<void> {
-  const start = performance.now();
-  await addDhwMaxYtd(options.dhwYtd, applied.featureRows);
-  options.onStage?.('dhw_ytd', performance.now() - start, applied.outcome.deliveries.length);
-}
-
-/** Decode, check and apply to the shared event state; compute features (without `dhw_max_ytd`). */
-export async function applyState(
   options: ProcessorOptions,
   batch: readonly Delivery[],
 ): Promise<AppliedBatch> {
   const { sites, metrics } = options;
   const now = options.now ?? Date.now;
   const ingestedMs = now();
-  const decodeStart = performance.now();
+  let stageStart = performance.now();
+  const endStage = (stage: Stage) => {
+    const end = performance.now();
+    options.onStage?.(stage, end - stageStart, batch.length);
+    stageStart = end;
+  };
   const quarantined: QuarantinedItem[] = [];
   const bySite = new Map<string, StoredReading[]>();
   for (const delivery of batch) {
@@ -201,7 +183,7 @@ export async function applyState(
     else bySite.set(decoded.reading.site_id, [row]);
   }
 
-  options.onStage?.('decode', performance.now() - decodeStart, batch.length);
+  endStage('decode');
 
   const fresh: StoredReading[] = [];
   const repeated: StoredReading[] = [];
@@ -284,10 +266,12 @@ export async function applyState(
     }
   }
   // Rounds interleave state round trips and feature computation: time each apart.
-  const roundsMs = performance.now() - roundsStart;
+  stageStart = performance.now();
   options.onStage?.('event_state', stateMs, batch.length);
-  options.onStage?.('features', roundsMs - stateMs, batch.length);
+  options.onStage?.('features', stageStart - roundsStart - stateMs, batch.length);
   const rows = [...featureRows.values()];
+  await addDhwMaxYtd(options.dhwYtd, rows);
+  endStage('dhw_ytd');
   const onlineWrites = [...online.values()];
   return {
     outcome: {
