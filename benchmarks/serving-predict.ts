@@ -355,7 +355,9 @@ async function main() {
     const latency: string[] = [];
     const stageRows: string[] = [];
     const measured: Array<{ max: number; openP99: number; pacedP99: number }> = [];
-    const fmt = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
+    // A histogram quantile above its top bucket is only known to be larger.
+    const fmt = (x: number, digits = 2) =>
+      Number.isFinite(x) ? x.toFixed(digits) : x === Number.POSITIVE_INFINITY ? 'over top' : '-';
     const latencyRow = (name: string, generator: string, l: Latency, server?: ServerWindow) => {
       const gc = server
         ? `${server.gc.minor.n} / ${fmt(server.gc.minor.ms, 1)} ms, <= ${fmt(server.gc.minor.maxLeMs, 1)} | ${server.gc.major.n} / ${fmt(server.gc.major.ms, 1)} ms`
