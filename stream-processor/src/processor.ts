@@ -57,6 +57,12 @@ export interface ProcessorOptions {
 const kindOf = (r: BuoyReading): StateReading['kind'] =>
   r.parameter === 'water_temperature' ? 'w' : r.parameter === 'turbidity' ? 't' : 'o';
 
+/** One stage's time to the metrics (`reefguard_stream_stage_seconds`) and the onStage hook. */
+function reportStage(options: ProcessorOptions, stage: Stage, ms: number, readings: number) {
+  options.metrics.stageSeconds.observe({ stage }, ms / 1000);
+  options.onStage?.(stage, ms, readings);
+}
+
 /** Batches applied and written online whose offline commit and ack are still pending. */
 export const DEFAULT_MAX_IN_FLIGHT = 4;
 
@@ -110,7 +116,7 @@ export async function runProcessor(options: ProcessorOptions, signal?: AbortSign
         await options.afterCommit?.(applied.outcome);
         const ackStart = performance.now();
         for (const d of batch) d.ack();
-        options.onStage?.('ack', performance.now() - ackStart, batch.length);
+        reportStage(options, 'ack', performance.now() - ackStart, batch.length);
         await options.afterAck?.(applied.outcome);
       })();
       // A failed write stops the loop on its next turn, never as an unhandled rejection.
@@ -157,7 +163,7 @@ export async function applyBatch(
   let stageStart = performance.now();
   const endStage = (stage: Stage) => {
     const end = performance.now();
-    options.onStage?.(stage, end - stageStart, batch.length);
+    reportStage(options, stage, end - stageStart, batch.length);
     stageStart = end;
   };
   const quarantined: QuarantinedItem[] = [];
@@ -267,8 +273,8 @@ export async function applyBatch(
   }
   // Rounds interleave state round trips and feature computation: time each apart.
   stageStart = performance.now();
-  options.onStage?.('event_state', stateMs, batch.length);
-  options.onStage?.('features', stageStart - roundsStart - stateMs, batch.length);
+  reportStage(options, 'event_state', stateMs, batch.length);
+  reportStage(options, 'features', stageStart - roundsStart - stateMs, batch.length);
   const rows = [...featureRows.values()];
   await addDhwMaxYtd(options.dhwYtd, rows);
   endStage('dhw_ytd');
@@ -322,7 +328,7 @@ export async function writeOnline(options: ProcessorOptions, applied: AppliedBat
   const start = performance.now();
   await options.online.writeMany(applied.online);
   const { deliveries } = applied.outcome;
-  options.onStage?.('online_write', performance.now() - start, deliveries.length);
+  reportStage(options, 'online_write', performance.now() - start, deliveries.length);
   const doneMs = (options.now ?? Date.now)();
   for (const d of deliveries) options.metrics.latency.observe((doneMs - d.receivedAtMs) / 1000);
   options.afterOnline?.(applied.outcome);
@@ -343,7 +349,7 @@ export async function commitOffline(
     late: outcome.late,
     features: applied.featureRows,
   });
-  options.onStage?.('offline_commit', performance.now() - start, outcome.deliveries.length);
+  reportStage(options, 'offline_commit', performance.now() - start, outcome.deliveries.length);
   metrics.readings.inc({ outcome: 'applied' }, outcome.applied);
   metrics.readings.inc({ outcome: 'duplicate' }, outcome.duplicates);
   metrics.readings.inc({ outcome: 'late' }, outcome.late.length);

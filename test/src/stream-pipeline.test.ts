@@ -50,6 +50,7 @@ describe('stream processor - online write first, offline commit behind it, ack l
         commits += 1;
       },
     };
+    const metrics = createProcessorMetrics();
     const controller = new AbortController();
     const done = runProcessor(
       {
@@ -59,7 +60,7 @@ describe('stream processor - online write first, offline commit behind it, ack l
         offline,
         online: createOnlineStore({ redis, keyOf: iso.onlineKey }),
         heat: null,
-        metrics: createProcessorMetrics(),
+        metrics,
         sourceName: 'jetstream',
         maxInFlight: 1,
       },
@@ -104,6 +105,14 @@ describe('stream processor - online write first, offline commit behind it, ack l
       const [row] = await store.query('SELECT count(DISTINCT id)::INT AS n FROM readings');
       expect(row?.n).toBe(3);
       expect(commits).toBeGreaterThanOrEqual(3);
+      // Every stage of every batch is in reefguard_stream_stage_seconds.
+      const stages = await metrics.registry.getSingleMetricAsString(
+        'reefguard_stream_stage_seconds',
+      );
+      for (const stage of ['decode', 'event_state', 'online_write', 'offline_commit', 'ack']) {
+        const count = new RegExp(`_count\\{stage="${stage}"\\} (\\d+)`).exec(stages)?.[1];
+        expect(Number(count), stage).toBeGreaterThanOrEqual(3);
+      }
     } finally {
       open();
       controller.abort();
