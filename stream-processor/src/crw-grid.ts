@@ -1,5 +1,9 @@
-import { InputFormatError, readNetcdfSst, type SatelliteObservation } from '@reefguard/core';
-import h5wasm from 'h5wasm/node';
+import {
+  InputFormatError,
+  loadH5wasm,
+  readNetcdfSst,
+  type SatelliteObservation,
+} from '@reefguard/core';
 import { NetCDFReader } from 'netcdfjs';
 import { SatelliteFileError } from './modis-l3m.js';
 import type { SiteProfile } from './sites.js';
@@ -92,6 +96,7 @@ const TIME_UNIT_MS: Record<string, number> = {
 };
 
 async function readNetcdf4(bytes: Uint8Array, name: string): Promise<CrwGrid> {
+  const h5wasm = await loadH5wasm();
   const { FS } = await h5wasm.ready;
   const path = `/crw-${process.pid}-${fileCounter++}.nc`;
   FS.writeFile(path, bytes);
@@ -268,6 +273,7 @@ export async function writeCrwDailyNetcdf4(
   grid: { day: number; lat: Float64Array; lon: Float64Array; values: Float64Array },
   variable: CrwVariable = 'dhw',
 ): Promise<Uint8Array> {
+  const h5wasm = await loadH5wasm();
   const { FS } = await h5wasm.ready;
   const path = `/crw-out-${process.pid}-${fileCounter++}.nc`;
   const file = new h5wasm.File(path, 'w');

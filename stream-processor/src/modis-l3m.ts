@@ -1,5 +1,4 @@
-import { InputFormatError, type SatelliteObservation } from '@reefguard/core';
-import h5wasm from 'h5wasm/node';
+import { InputFormatError, loadH5wasm, type SatelliteObservation } from '@reefguard/core';
 import type { QuarantineReason } from './quarantine.js';
 import type { SiteProfile } from './sites.js';
 
@@ -44,6 +43,7 @@ export async function readModisL3mSst(
       'corrupt_file',
     );
   }
+  const h5wasm = await loadH5wasm();
   const { FS } = await h5wasm.ready;
   const path = `/modis-${process.pid}-${fileCounter++}.nc`;
   FS.writeFile(path, bytes);
@@ -104,6 +104,7 @@ export async function writeModisL3mSst(
   grid: SstGrid,
   meta: { productName: string; timeCoverageStart: string; quality?: Int8Array; gzip?: boolean },
 ): Promise<Uint8Array> {
+  const h5wasm = await loadH5wasm();
   const { FS } = await h5wasm.ready;
   const path = `/modis-out-${process.pid}-${fileCounter++}.nc`;
   const file = new h5wasm.File(path, 'w');

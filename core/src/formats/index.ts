@@ -1,4 +1,5 @@
 export * from './climatology-geotiff.js';
+export * from './h5wasm.js';
 export * from './netcdf-sst.js';
 export * from './netcdf4-sst.js';
 export * from './sst-csv.js';

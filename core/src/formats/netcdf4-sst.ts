@@ -1,6 +1,7 @@
-import h5wasm from 'h5wasm/node';
+import type H5wasm from 'h5wasm/node';
 import { toCelsiusArray } from '../crw/units.js';
 import { InputFormatError } from '../errors.js';
+import { type H5wasmModule, loadH5wasm } from './h5wasm.js';
 import { NETCDF_SST_VARIABLES, type NetcdfSst } from './netcdf-sst.js';
 
 /** The 8-byte signature every HDF5 file (and so every NetCDF-4 file) starts with. */
@@ -18,7 +19,7 @@ const TIME_UNITS: Record<string, number> = {
 
 let fileCounter = 0;
 
-type Dataset = InstanceType<typeof h5wasm.Dataset>;
+type Dataset = InstanceType<typeof H5wasm.Dataset>;
 
 /** An attribute's first value (HDF5 attributes are arrays even when scalar in NetCDF). */
 function attribute(dataset: Dataset, name: string): unknown {
@@ -48,10 +49,11 @@ export async function readNetcdf4Sst(
   options: { variable?: string; alsoRead?: readonly string[] } = {},
 ): Promise<NetcdfSst> {
   if (!isHdf5(bytes)) throw new InputFormatError('not a NetCDF-4/HDF5 file (no HDF5 signature)');
+  const h5wasm = await loadH5wasm();
   const { FS } = await h5wasm.ready;
   const path = `/sst-${process.pid}-${fileCounter++}.nc`;
   FS.writeFile(path, bytes);
-  let file: InstanceType<typeof h5wasm.File> | null = null;
+  let file: InstanceType<typeof H5wasm.File> | null = null;
   try {
     file = new h5wasm.File(path, 'r');
     // h5wasm does not throw on a file HDF5 cannot open; it hands back an invalid id.
@@ -59,7 +61,7 @@ export async function readNetcdf4Sst(
       file = null;
       throw new InputFormatError('NetCDF-4/HDF5 file cannot be opened: truncated or corrupt');
     }
-    return readOpenFile(file, options);
+    return readOpenFile(h5wasm, file, options);
   } catch (cause) {
     if (cause instanceof InputFormatError) throw cause;
     // h5wasm reports truncation and corruption as plain errors from HDF5.
@@ -73,7 +75,8 @@ export async function readNetcdf4Sst(
 }
 
 function readOpenFile(
-  f: InstanceType<typeof h5wasm.File>,
+  h5wasm: H5wasmModule,
+  f: InstanceType<typeof H5wasm.File>,
   options: { variable?: string; alsoRead?: readonly string[] },
 ): NetcdfSst {
   const variables = (f.keys() as string[]).filter((key) => f.get(key) instanceof h5wasm.Dataset);
