@@ -55,16 +55,22 @@ local lateness, ttl, W = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local expectSeq = tonumber(ARGV[4])
 local wm = tonumber(redis.call('HGET', days, 'wm') or '-1')
 local oldWmDay = math.floor(wm / 86400000)
-local count = (#ARGV - 4) / 4
-local dayOf, idsByDay = {}, {}
+-- ARGV[5] packs 'ms,kind,value;' per reading; the ids follow one per argument, in order.
+local count = #ARGV - 5
+local msOf, kindOf, valueOf, dayOf, idsByDay = {}, {}, {}, {}, {}
+local k = 0
+for ms, kind, v in string.gmatch(ARGV[5], '([^,;]+),(%a),([^,;]+);') do
+  msOf[k] = tonumber(ms); kindOf[k] = kind; valueOf[k] = tonumber(v)
+  k = k + 1
+end
+if k ~= count then return redis.error_reply('reefguard state: ' .. k .. ' packed readings for ' .. count .. ' ids') end
 for k = 0, count - 1 do
-  local i = 5 + 4 * k
-  local d = math.floor(tonumber(ARGV[i + 1]) / 86400000)
+  local d = math.floor(msOf[k] / 86400000)
   dayOf[k] = d
-  if ARGV[i + 2] ~= 's' then
+  if kindOf[k] ~= 's' then
     local ids = idsByDay[d]
     if not ids then ids = {}; idsByDay[d] = ids end
-    ids[#ids + 1] = ARGV[i]
+    ids[#ids + 1] = ARGV[6 + k]
   end
 end
 local seen = {}
@@ -77,8 +83,7 @@ local tn, ts, tq, tl = 0, 0, 0, nil
 local tms = tonumber(redis.call('HGET', days, 'tms') or '-1')
 local firstTouched = nil
 for k = 0, count - 1 do
-  local i = 5 + 4 * k
-  local id, ms, kind, v = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], tonumber(ARGV[i + 3])
+  local id, ms, kind, v = ARGV[6 + k], msOf[k], kindOf[k], valueOf[k]
   local day = dayOf[k]
   local status
   if kind == 's' then
@@ -202,8 +207,16 @@ export function createEventState(options: EventStateOptions): EventState {
       const sites = [...bySite.keys()];
       for (const site of sites) {
         const expectSeq = cache.get(site)?.seq ?? -1;
-        const args: (string | number)[] = [lateness, seenTtlMs, STATE_WINDOW_DAYS, expectSeq];
-        for (const r of bySite.get(site) ?? []) args.push(r.id, r.observedMs, r.kind, r.value);
+        const readings = bySite.get(site) ?? [];
+        // One packed argument for the numbers and kinds, one per id: ioredis and Redis pay per
+        // argument, and ids (any string) are the only part that could hold a separator.
+        let packed = '';
+        const args: (string | number)[] = [lateness, seenTtlMs, STATE_WINDOW_DAYS, expectSeq, ''];
+        for (const r of readings) {
+          packed += `${r.observedMs},${r.kind},${r.value};`;
+          args.push(r.id);
+        }
+        args[4] = packed;
         pipeline.reefguardApply(
           `${prefix}days:${site}`,
           `${prefix}seen:${site}:`,
