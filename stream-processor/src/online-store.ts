@@ -26,8 +26,13 @@ const WRITE_SCRIPT = `
 local stored = tonumber(redis.call('HGET', KEYS[1], '${SEQ_FIELD}') or '-1')
 local seq = tonumber(ARGV[1])
 if seq <= stored then return 0 end
+-- ARGV[3] packs 'field\tvalue\t' pairs (names, ISO times and numbers: never a tab).
+local fields = {'${SEQ_FIELD}', seq}
+for name, value in string.gmatch(ARGV[3], '([^\t]+)\t([^\t]+)\t') do
+  fields[#fields + 1] = name; fields[#fields + 1] = value
+end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], '${SEQ_FIELD}', seq, unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 return 1
 `;
@@ -50,15 +55,16 @@ export function createOnlineStore(options: OnlineStoreOptions): OnlineStore {
   const ttl = options.ttlSeconds ?? ONLINE_TTL_SECONDS;
   const keyOf = options.keyOf ?? onlineFeatureKey;
   redis.defineCommand('reefguardWriteFeatures', { numberOfKeys: 1, lua: WRITE_SCRIPT });
+  // One packed argument per site instead of two per field: ioredis and Redis pay per argument.
   const args = (vector: FeatureVector, seq: number): (string | number)[] => {
-    const out: (string | number)[] = [seq, ttl];
-    out.push('as_of', vector.as_of, 'computed_at', vector.computed_at);
-    out.push('feature_set_version', vector.feature_set_version);
+    let packed = `as_of\t${vector.as_of}\tcomputed_at\t${vector.computed_at}\t`;
+    packed += `feature_set_version\t${vector.feature_set_version}\t`;
     // A missing value is absent from the hash, never a stale or made-up number.
-    for (const [name, value] of Object.entries(vector.values)) {
-      if (value !== null) out.push(name, String(value));
+    for (const name in vector.values) {
+      const value = vector.values[name];
+      if (value !== null && value !== undefined) packed += `${name}\t${value}\t`;
     }
-    return out;
+    return [seq, ttl, packed];
   };
   const store: OnlineStore = {
     async write(vector, seq) {
