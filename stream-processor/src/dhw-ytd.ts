@@ -4,38 +4,96 @@ import type { Redis, Result } from 'ioredis';
  * `dhw_max_ytd`: the maximum daily DHW from 1 January of the as-of day's year to that day (on
  * 31 December: CRW's annual maximum DHW, the label season's physics prior). The processor's
  * event state only keeps 92 days, so every computed day's DHW is also kept per site in one
- * Redis hash (day -> DHW, this year and the last; a recomputed day replaces its value) and
- * one Lua script per site and batch writes the new values and returns the running maxima.
+ * Redis hash (day -> DHW, this year and the last; a recomputed day replaces its value) with
+ * the maximum of each 32-day block of a year beside them, and one Lua script per site and
+ * batch writes the new values, refreshes their blocks and returns the running maxima.
  * Shared by all instances like the rest of the event state.
  */
 
 const SCRIPT = `
-local key, keepFrom = KEYS[1], tonumber(ARGV[1])
-local n = (#ARGV - 1) / 3
-for k = 0, n - 1 do
-  local day, dhw = ARGV[2 + 3 * k], ARGV[4 + 3 * k]
-  if dhw ~= '' then redis.call('HSET', key, day, dhw) end
+local key, keepFrom, B, thisYear = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local n = (#ARGV - 3) / 3
+local function blockField(from, b) return 'b' .. from .. ':' .. b end
+-- The largest of the stored texts, returned as stored (no round trip through a Lua number).
+local function maxOf(values)
+  local best, text = nil, nil
+  for _, v in ipairs(values) do
+    if v then
+      local x = tonumber(v)
+      if best == nil or x > best then best = x; text = v end
+    end
+  end
+  return text
 end
-local all = redis.call('HGETALL', key)
-local days, values, stale = {}, {}, {}
-for i = 1, #all, 2 do
-  local d = tonumber(all[i])
-  if d < keepFrom then stale[#stale + 1] = all[i] else
-    days[#days + 1] = d; values[#values + 1] = tonumber(all[i + 1])
+local function blockMax(from, b)
+  local lo = from + B * b
+  local fields = {}
+  for d = lo, lo + B - 1 do fields[#fields + 1] = d end
+  return maxOf(redis.call('HMGET', key, unpack(fields)))
+end
+local function setBlock(from, b)
+  local best = blockMax(from, b)
+  if best then redis.call('HSET', key, blockField(from, b), best)
+  else redis.call('HDEL', key, blockField(from, b)) end
+end
+-- 'kf': the oldest day kept. Days before it (and their blocks) are dropped once, when it moves;
+-- a hash without it (written before the blocks existed) gets its blocks built here.
+local kf = tonumber(redis.call('HGET', key, 'kf') or '')
+if kf == nil then
+  local all = redis.call('HGETALL', key)
+  local blocks = {}
+  for i = 1, #all, 2 do
+    local d = tonumber(all[i])
+    if d then
+      if d < keepFrom then redis.call('HDEL', key, all[i]) else
+        local from = d >= thisYear and thisYear or keepFrom
+        blocks[from .. ':' .. math.floor((d - from) / B)] = {from, math.floor((d - from) / B)}
+      end
+    end
+  end
+  for _, fb in pairs(blocks) do setBlock(fb[1], fb[2]) end
+  redis.call('HSET', key, 'kf', keepFrom)
+elseif keepFrom > kf then
+  local stale = {}
+  for d = math.max(kf, keepFrom - 800), keepFrom - 1 do stale[#stale + 1] = d end
+  for b = 0, 11 do stale[#stale + 1] = blockField(kf, b) end
+  redis.call('HDEL', key, unpack(stale))
+  redis.call('HSET', key, 'kf', keepFrom)
+end
+local touched = {}
+for k = 0, n - 1 do
+  local day, from, dhw = tonumber(ARGV[4 + 3 * k]), tonumber(ARGV[5 + 3 * k]), ARGV[6 + 3 * k]
+  if dhw ~= '' then
+    local b, v = math.floor((day - from) / B), tonumber(dhw)
+    local old = tonumber(redis.call('HGET', key, day) or '')
+    redis.call('HSET', key, day, dhw)
+    local top = tonumber(redis.call('HGET', key, blockField(from, b)) or '')
+    if top == nil or v > top then
+      redis.call('HSET', key, blockField(from, b), dhw)
+    elseif old ~= nil and old >= top and v < old then
+      -- The block's maximum was lowered: read its days again (once per block, below).
+      touched[from .. ':' .. b] = {from, b}
+    end
   end
 end
-if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
+for _, fb in pairs(touched) do setBlock(fb[1], fb[2]) end
 local out = {}
 for k = 0, n - 1 do
-  local day, from = tonumber(ARGV[2 + 3 * k]), tonumber(ARGV[3 + 3 * k])
-  local best = nil
-  for j = 1, #days do
-    if days[j] >= from and days[j] <= day and (best == nil or values[j] > best) then best = values[j] end
-  end
-  out[#out + 1] = best and tostring(best) or ''
+  local day, from = tonumber(ARGV[4 + 3 * k]), tonumber(ARGV[5 + 3 * k])
+  local b = math.floor((day - from) / B)
+  local fields = {}
+  for j = 0, b - 1 do fields[#fields + 1] = blockField(from, j) end
+  for d = from + B * b, day do fields[#fields + 1] = d end
+  out[#out + 1] = maxOf(redis.call('HMGET', key, unpack(fields))) or ''
 end
 return out
 `;
+
+/**
+ * Days per block of a year whose maximum is kept as a field of its own: a day's year-to-date
+ * maximum reads at most 11 blocks and 32 days instead of the whole hash.
+ */
+export const BLOCK_DAYS = 32;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -73,7 +131,8 @@ export function createDhwYearToDate(options: { redis: Redis; prefix: string }): 
         const days = bySite.get(site) ?? [];
         const latest = Math.max(...days.map((d) => d.day));
         // Keep this year and the last: a late reading may still touch last December.
-        const args: (string | number)[] = [yearStartDay(yearStartDay(latest) - 1)];
+        const thisYear = yearStartDay(latest);
+        const args: (string | number)[] = [yearStartDay(thisYear - 1), BLOCK_DAYS, thisYear];
         for (const { day, dhw } of days) {
           args.push(day, yearStartDay(day), Number.isFinite(dhw) ? dhw : '');
         }

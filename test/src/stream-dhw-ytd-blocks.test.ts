@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { createDhwYearToDate, type DhwOfDay, yearStartDay } from '@reefguard/stream-processor';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+
+const { redisUrl } = inject('stack');
+
+/** The rule, kept in a Map: each day's last DHW; the maximum from 1 January to the day. */
+function reference() {
+  const days = new Map<number, number>();
+  return (rows: DhwOfDay[]) => {
+    for (const { day, dhw } of rows) if (Number.isFinite(dhw)) days.set(day, dhw);
+    const keepFrom = yearStartDay(yearStartDay(Math.max(...rows.map((r) => r.day))) - 1);
+    for (const day of days.keys()) if (day < keepFrom) days.delete(day);
+    return rows.map(({ day }) => {
+      let best = Number.NaN;
+      for (const [d, v] of days) {
+        if (d >= yearStartDay(day) && d <= day && !(v <= best)) best = v;
+      }
+      return best;
+    });
+  };
+}
+
+describe('stream processor - year-to-date DHW blocks', () => {
+  const redis = new Redis(redisUrl);
+  const prefix = `reefguard:test:${randomUUID().slice(0, 8)}:`;
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  it('equals the whole-history maximum through recomputes, gaps and two new years', async () => {
+    const store = createDhwYearToDate({ redis, prefix });
+    const model = reference();
+    let seed = 11;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    let latest = Date.UTC(2023, 10, 1) / 86_400_000;
+    let checked = 0;
+    let rising = 0;
+    while (latest < Date.UTC(2025, 1, 20) / 86_400_000) {
+      latest += 1 + Math.floor(random() * 3);
+      // Today and some recomputed days up to 7 back, a few without a DHW.
+      const rows: DhwOfDay[] = [];
+      for (let back = Math.floor(random() * 8); back >= 0; back--) {
+        rows.push({ day: latest - back, dhw: random() < 0.1 ? Number.NaN : 12 * random() ** 3 });
+      }
+      const got = (await store.update(new Map([['18-054', rows]]))).get('18-054');
+      const want = model(rows);
+      expect(got, `latest ${latest}`).toEqual(want);
+      checked += rows.length;
+      if ((want.at(-1) ?? 0) > 6) rising += 1;
+    }
+    expect(checked).toBeGreaterThan(1000);
+    expect(rising).toBeGreaterThan(50);
+  });
+
+  it('builds its blocks from a hash written before they existed', async () => {
+    const key = `${prefix}dhw:19-138`;
+    const day = Date.UTC(2024, 2, 10) / 86_400_000;
+    // The earlier layout: day -> DHW only.
+    await redis.hset(key, String(day - 60), '7.5', String(day - 5), '3.25', String(day - 400), '9');
+    const store = createDhwYearToDate({ redis, prefix });
+    const got = await store.update(new Map([['19-138', [{ day, dhw: 1 }]]]));
+    expect(got.get('19-138')).toEqual([7.5]);
+    // Last year's day is kept (a late reading may still need it) and counts for its own year.
+    const late = await store.update(new Map([['19-138', [{ day: day - 400, dhw: 8 }]]]));
+    expect(late.get('19-138')).toEqual([8]);
+  });
+});
