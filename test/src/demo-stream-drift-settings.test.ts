@@ -100,10 +100,10 @@ async function stop(child: ChildProcess): Promise<number | null> {
   return exited;
 }
 
-/** Hot readings (32 degC, far above the card's reference) every 3 h for `DAYS` days. */
-async function publishSeason(station: string, startDay: number) {
+/** Hot readings (32 degC, far above the card's reference) every 3 h on day `day` of the season. */
+async function publishDay(station: string, startDay: number, day: number) {
   const js = jetstream(nc);
-  for (let k = 0; k < DAYS * READINGS_PER_DAY; k++) {
+  for (let k = day * READINGS_PER_DAY; k < (day + 1) * READINGS_PER_DAY; k++) {
     const hours = k * (24 / READINGS_PER_DAY);
     const observedAt = new Date(startDay * 86_400_000 + hours * 3_600_000).toISOString();
     const reading: BuoyReading = {
@@ -142,13 +142,19 @@ async function runSeason(name: string, env: Record<string, string>, startDay: nu
   const log = output(child);
   try {
     await waitForRunning(child, log.text);
-    await publishSeason(`buoy-${name}`, startDay);
     const processed = async () => {
       const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
       const applied = text.match(/^reefguard_stream_readings_total\{outcome="applied"\} (\d+)/m);
       return Number(applied?.[1] ?? 0);
     };
-    await expect.poll(processed, { timeout: 20_000, interval: 200 }).toBe(DAYS * READINGS_PER_DAY);
+    // Day by day, as a buoy sends them: each day is applied before the next arrives, so the
+    // number of drift values does not depend on how a loaded machine batches a backlog.
+    for (let day = 0; day < DAYS; day++) {
+      await publishDay(`buoy-${name}`, startDay, day);
+      await expect
+        .poll(processed, { timeout: 20_000, interval: 20 })
+        .toBe((day + 1) * READINGS_PER_DAY);
+    }
     await new Promise((r) => setTimeout(r, 1_000));
   } finally {
     expect(await stop(child)).toBe(0);
@@ -184,10 +190,11 @@ describe('stream processor CLI - drift timing settings (the demo runs the real c
       },
       Date.UTC(2016, 0, 1) / 86_400_000,
     );
-    // At most one rolling value per site-day and batch (at most 40) checked every 5: at least
-    // 3 checks (3 drifted in a row make a request), each over at most the last 10 values.
-    expect(events.length).toBeGreaterThanOrEqual(3);
-    expect(events.length).toBeLessThanOrEqual(DAYS / 5);
+    // Each day is applied before the next is sent, so the monitor gets at least one value per
+    // day and at most one per reading: DAYS / 5 .. DAYS * READINGS_PER_DAY / 5 checks, each
+    // over at most the last 10 values.
+    expect(events.length).toBeGreaterThanOrEqual(DAYS / 5);
+    expect(events.length).toBeLessThanOrEqual((DAYS * READINGS_PER_DAY) / 5);
     expect(Math.min(...events.map((e) => e.window_count))).toBeGreaterThanOrEqual(5);
     expect(Math.max(...events.map((e) => e.window_count))).toBe(10);
     expect(events.filter((e) => e.drifted).length).toBeGreaterThanOrEqual(3);
@@ -201,9 +208,12 @@ describe('stream processor CLI - drift timing settings (the demo runs the real c
     }
   }, 60_000);
 
-  it("production's defaults (500 values, checked every 100, 15 minutes) give no check for the same 40 days", async () => {
+  it("production's defaults (500 values, checked every 100, 15 minutes): few checks over 100+ values, no request for the same 40 days", async () => {
     const { events, requests } = await runSeason('defaults', {}, Date.UTC(2017, 0, 1) / 86_400_000);
-    expect(events).toHaveLength(0);
+    // At most one value per reading: at most 3 checks, each over at least the 100 values
+    // between checks; drifted or not, 15 minutes have not passed, so no retrain request.
+    expect(events.length).toBeLessThanOrEqual((DAYS * READINGS_PER_DAY) / 100);
+    for (const event of events) expect(event.window_count).toBeGreaterThanOrEqual(100);
     expect(requests).toHaveLength(0);
   }, 60_000);
 

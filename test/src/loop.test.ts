@@ -44,6 +44,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAnnouncer } from '../../serving/src/announcer.js';
 import { buildApp } from '../../serving/src/app.js';
 import { createAuditLog } from '../../serving/src/audit-log.js';
+import { routeVariant } from '../../serving/src/canary-routing.js';
 import { createChipLayers } from '../../serving/src/chip-layers.js';
 import { createMlflowRegistry } from '../../serving/src/mlflow-registry.js';
 import type { PromotionDeps } from '../../serving/src/promotion.js';
@@ -51,7 +52,7 @@ import { loadApprovals, loadPolicy } from '../../serving/src/promotion-policy.js
 import { ensureLoopStreams } from '../../serving/src/retrain-results.js';
 import { type RolloutController, startRolloutController } from '../../serving/src/rollout.js';
 import { readTrace } from '../../serving/src/rollout-trace.js';
-import { createSiteCatalog } from '../../serving/src/sites.js';
+import { createSiteCatalog, type Site } from '../../serving/src/sites.js';
 import { featureHash, MODEL_NAME, testSites, writeFeatures } from '../../serving/test/helpers.js';
 import { registerVersion } from '../../serving/test/mlflow.js';
 import { startFastMonitoring } from './fast-monitoring.js';
@@ -95,6 +96,19 @@ function succeededResult(requestId: string, trace: string, version: string): Ret
   };
 }
 
+/**
+ * 300 sites of which exactly 30 fall in the challenger's 10 % by serving's own routing, so the
+ * canary's evidence (the loop policy's min_requests 20) does not depend on this run's pid.
+ */
+function loopSites(): Site[] {
+  const candidates = testSites(`loop-${process.pid}`, 1_000);
+  const inCohort = (site: Site) => routeVariant(site.site_id, CANARY_WEIGHT) === 'challenger';
+  return [
+    ...candidates.filter((site) => !inCohort(site)).slice(0, 270),
+    ...candidates.filter(inCohort).slice(0, 30),
+  ];
+}
+
 /** An agent id whose cohort position puts it in the first 10 % of the fleet. */
 function cohortAgentId(): string {
   for (let i = 0; ; i++) {
@@ -114,7 +128,7 @@ async function mlflowRest<T>(url: string, path: string, body?: unknown): Promise
 }
 
 describe('closed loop - drift -> retrain -> register -> challenger -> canary (cloud + edge) -> decision, one trace id', () => {
-  const sites = testSites(`loop-${process.pid}`, 300);
+  const sites = loopSites();
   const agentSite = sites[0]?.site_id as string;
   let dir: string;
   let nats: LocalServer;
