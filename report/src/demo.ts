@@ -595,11 +595,12 @@ export async function runDemo(
 }
 
 /**
- * The gates the demo relaxes, and why: a model trained on the shipped sample data reaches an
- * F1 of about 0.3 on held-out events and does not beat the CRW alert on every one, so
- * production's floor would keep every demo model out and nothing would reach the edge.
+ * The gates the demo relaxes, and why: a model trained on the shipped sample data keeps only
+ * its physics part (the trainer's no-loss rule) and so reaches the CRW rule's F1 at its
+ * threshold, about 0.19 pooled over held-out events, and does not beat the CRW alert; with
+ * production's floor (0.85) no demo model would move and nothing would reach the edge.
  */
-const DEMO_GATES = { f1_floor: 0.2, beats_crw_baseline: false } as const;
+const DEMO_GATES = { f1_floor: 0.15, beats_crw_baseline: false } as const;
 
 /**
  * The demo's policy: models/promotion-policy.unattended.json (a version becomes champion
