@@ -135,7 +135,8 @@ describe('backfill - features export', () => {
       `SELECT "row", "column", reason FROM read_parquet('${join(outDir, 'quarantine.parquet')}') ORDER BY "row"`,
     );
     expect(quarantined).toEqual([
-      { row: 41, column: 'PIXEL_ID', reason: 'unknown_site' },
+      // PIXEL_ID 999999 (not in the table) at 100E 0N: more than 0.02 degrees from any reef.
+      { row: 41, column: 'lon', reason: 'no_reef_pixel_within_tolerance' },
       { row: 42, column: 'lon', reason: 'invalid_coordinates' },
       { row: 43, column: 'bleach_2002', reason: 'invalid_category' },
     ]);

@@ -120,8 +120,8 @@ describe('evaluate - a GBR aerial file of a later year (bleach_YYYY header)', ()
         n: truth.length,
         positives: labels.reduce((a: number, b) => a + b, 0),
         model_version: 'v1',
-        excluded: { quarantined: 0, no_dhw: 0 },
       });
+      expect(report.excluded).toEqual({ no_dhw: 0, not_surveyed: 0 });
       expect(report.events.map((e) => [e.event, e.model.n])).toEqual([
         [`gbr-${year}`, truth.length],
       ]);

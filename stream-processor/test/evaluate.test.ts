@@ -63,7 +63,17 @@ describe('evaluate - a GBR aerial file', () => {
     expect(report.model.f1).toBeCloseTo(report.crw_baseline.f1 as number, 12);
     expect(report.events.map((e) => [e.event, e.model.n])).toEqual([['gbr-2002', 41]]);
     expect(report.reliability.reduce((sum, bin) => sum + bin.n, 0)).toBe(41);
-    expect(report.excluded).toMatchObject({ quarantined: 3, no_dhw: 0, not_surveyed: 1 });
+    expect(report.excluded).toEqual({
+      no_dhw: 0,
+      not_surveyed: 1,
+      no_reef_pixel_within_tolerance: 1,
+      invalid_coordinates: 1,
+      invalid_category: 1,
+    });
+    expect(report.excluded_examples.invalid_category).toEqual([
+      { path: GBR_CSV, row: 43, column: 'bleach_2002', reason: 'invalid_category', value: '7' },
+    ]);
+    expect(report.warnings).toEqual([]);
   });
 });
 

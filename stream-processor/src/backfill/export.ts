@@ -51,6 +51,7 @@ export interface BuildOptions {
 export interface BuiltTrainingSet extends TrainingRows {
   readonly quarantined: readonly QuarantinedRow[];
   readonly skipped: Readonly<Record<string, number>>;
+  readonly adjusted: Readonly<Record<string, number>>;
   readonly sources: readonly SourceFile[];
 }
 
@@ -83,13 +84,18 @@ async function buildWith(
   const observations: Observation[] = [];
   const quarantined: QuarantinedRow[] = [];
   const skipped: Record<string, number> = {};
+  const adjusted: Record<string, number> = {};
+  const add = (into: Record<string, number>, counts: Record<string, number>) => {
+    for (const [reason, count] of Object.entries(counts))
+      into[reason] = (into[reason] ?? 0) + count;
+  };
   for (const table of tables) {
     const parsed =
       table.source === 'gbr-aerial' && context ? parseGbrAerial(table, context) : parseGcbd(table);
     observations.push(...parsed.observations);
     quarantined.push(...parsed.quarantined);
-    for (const [reason, count] of Object.entries(parsed.skipped))
-      skipped[reason] = (skipped[reason] ?? 0) + count;
+    add(skipped, parsed.skipped);
+    add(adjusted, parsed.adjusted);
   }
   const set = buildTrainingRows(observations, context, options.chipSpec ?? DEFAULT_CHIP_SPEC);
   const sources: SourceFile[] = [];
@@ -101,7 +107,13 @@ async function buildWith(
     });
   }
   sources.push(...(context?.sources ?? []));
-  return { ...set, quarantined: [...quarantined, ...set.quarantined], skipped, sources };
+  return {
+    ...set,
+    quarantined: [...quarantined, ...set.quarantined],
+    skipped,
+    adjusted,
+    sources,
+  };
 }
 
 export interface ExportOptions extends BuildOptions {
@@ -158,7 +170,9 @@ export async function exportTrainingSet(options: ExportOptions): Promise<Trainin
       notes: [
         ...FEATURE_MAPPING_NOTES,
         `quarantined rows: ${set.quarantined.length} (see quarantine.parquet)`,
-        ...Object.entries(set.skipped).map(([reason, count]) => `count ${reason}: ${count}`),
+        ...Object.entries({ ...set.skipped, ...set.adjusted }).map(
+          ([reason, count]) => `count ${reason}: ${count}`,
+        ),
       ],
     });
     await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);

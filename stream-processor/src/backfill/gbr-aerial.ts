@@ -1,5 +1,6 @@
 import type { GbrContext } from './gbr-context.js';
 import {
+  countOnce,
   type Observation,
   type ParsedObservations,
   parseNumber,
@@ -19,14 +20,27 @@ export const GBR_SURVEY_AS_OF_MONTH_DAY = '04-30';
 export const GBR_LABEL_MIN_CATEGORY = 2;
 
 /**
+ * Why a row matches no reef pixel: no PIXEL_ID or position at all, a PIXEL_ID the shipped
+ * table lacks and no position to place it, or a position more than the tolerance (0.02
+ * degrees) from every reef pixel (off the GBR grid, or between reefs).
+ */
+function unmatchedReason(pixelId: number | null, lon: number | null, lat: number | null): string {
+  if (lon !== null && lat !== null) return 'no_reef_pixel_within_tolerance';
+  return pixelId === null ? 'missing_site' : 'unknown_pixel_id';
+}
+
+/**
  * Turns a GBR aerial file (PIXEL_ID, REEF_ID, lon, lat, bleach_YYYY...) into one observation
  * per pixel and surveyed year. Blank categories are pixels not surveyed that year (skipped);
- * categories outside 0-4, unknown sites and years without DHW context are quarantined.
+ * categories outside 0-4, unmatched sites and years without DHW context are quarantined. A
+ * PIXEL_ID the shipped table lacks (or one whose pixel lies elsewhere) is placed by its lon/lat
+ * on the nearest reef pixel within the tolerance and counted `pixel_matched_by_position`.
  */
 export function parseGbrAerial(table: ObservationTable, context: GbrContext): ParsedObservations {
   const observations: Observation[] = [];
   const quarantined: QuarantinedRow[] = [];
   const skipped: Record<string, number> = {};
+  const adjusted: Record<string, number> = {};
   const pixelColumn = table.column('PIXEL_ID');
   const lonColumn = table.column(LON_COLUMNS);
   const latColumn = table.column(LAT_COLUMNS);
@@ -56,19 +70,19 @@ export function parseGbrAerial(table: ObservationTable, context: GbrContext): Pa
       );
       return;
     }
-    const pixel = context.matchSite(
-      pixelId === null || Number.isNaN(pixelId) ? null : pixelId,
-      lon,
-      lat,
-    );
+    const id = pixelId === null || Number.isNaN(pixelId) ? null : pixelId;
+    const pixel = context.matchSite(id, lon, lat);
     if (pixel < 0) {
+      const reason = unmatchedReason(id, lon, lat);
       quarantine(
-        pixelColumn >= 0 ? 'PIXEL_ID' : 'lon',
-        'unknown_site',
+        reason === 'no_reef_pixel_within_tolerance' || pixelColumn < 0 ? 'lon' : 'PIXEL_ID',
+        reason,
         `${cell(pixelColumn)} at ${cell(lonColumn)},${cell(latColumn)}`,
       );
       return;
     }
+    if (id !== null && context.pixelId[pixel] !== id)
+      countOnce(adjusted, 'pixel_matched_by_position');
     for (const { name, index, year } of years) {
       const raw = cell(index);
       const category = parseNumber(raw);
@@ -99,5 +113,5 @@ export function parseGbrAerial(table: ObservationTable, context: GbrContext): Pa
       });
     }
   });
-  return { observations, quarantined, skipped };
+  return { observations, quarantined, skipped, adjusted };
 }

@@ -1,5 +1,6 @@
 import { type FeatureName, InputFormatError } from '@reefguard/core';
 import {
+  countOnce,
   type Observation,
   type ParsedObservations,
   parseNumber,
@@ -87,6 +88,24 @@ interface GcbdRow {
   values: Record<string, number | null>;
   /** Columns holding a fill value (not a temperature), read as missing. */
   filled: string[];
+  /** Date2 names another day than Date (Date is used). */
+  date2Disagrees: boolean;
+}
+
+/**
+ * The survey date: `Date` (M/D/YYYY, the documented field; a re-dated file edits it), else
+ * `Date2` (YYYYMMDD, the same date as a number in every shipped row). When both are valid
+ * and disagree, Date wins and the row is counted `date2_disagrees_date_used`.
+ */
+function readSurveyDate(cell: (name: string) => string | null): {
+  asOf: string | null;
+  date2Disagrees: boolean;
+} {
+  const rawDate = cell('Date');
+  const date2 = parseSurveyDate(compactDate(cell('Date2')));
+  if (parseNumber(rawDate) === null) return { asOf: date2, date2Disagrees: false };
+  const asOf = parseSurveyDate(rawDate);
+  return { asOf, date2Disagrees: asOf !== null && date2 !== null && date2 !== asOf };
 }
 
 /** The checked values of one survey row, or the first column at fault and why. */
@@ -101,12 +120,7 @@ function readGcbdRow(
   if (lon === null || Number.isNaN(lon) || Math.abs(lon) > 180) {
     return { column: 'Longitude_Degrees', reason: 'invalid_coordinates' };
   }
-  // Date2 (YYYYMMDD) is the same date as a number; used only when Date is missing.
-  const rawDate = cell('Date');
-  const asOf =
-    parseNumber(rawDate) === null
-      ? parseSurveyDate(compactDate(cell('Date2')))
-      : parseSurveyDate(rawDate);
+  const { asOf, date2Disagrees } = readSurveyDate(cell);
   if (asOf === null) return { column: 'Date', reason: 'invalid_date' };
   const percent = parseNumber(cell('Average_Bleaching'));
   if (percent === null) return { column: 'Average_Bleaching', reason: 'missing_label' };
@@ -129,7 +143,7 @@ function readGcbdRow(
     }
     values[name] = value;
   }
-  return { lat, lon, asOf, percent, values, filled };
+  return { lat, lon, asOf, percent, values, filled, date2Disagrees };
 }
 
 /** Turns GCBD survey rows (van Woesik and Kratochwil 2022 columns) into observations. */
@@ -137,6 +151,7 @@ export function parseGcbd(table: ObservationTable): ParsedObservations {
   const observations: Observation[] = [];
   const quarantined: QuarantinedRow[] = [];
   const skipped: Record<string, number> = {};
+  const adjusted: Record<string, number> = {};
   const missing = REQUIRED.filter((name) => table.column(name) < 0);
   if (missing.length > 0) {
     throw new InputFormatError(
@@ -156,10 +171,8 @@ export function parseGcbd(table: ObservationTable): ParsedObservations {
       return;
     }
     const { lat, lon, asOf, percent, values, filled } = read;
-    for (const name of filled) {
-      const key = `${name}_fill_value_read_as_missing`;
-      skipped[key] = (skipped[key] ?? 0) + 1;
-    }
+    for (const name of filled) countOnce(adjusted, `${name}_fill_value_read_as_missing`);
+    if (read.date2Disagrees) countOnce(adjusted, 'date2_disagrees_date_used');
     const year = Number(asOf.slice(0, 4));
     observations.push({
       source: 'gcbd',
@@ -175,5 +188,5 @@ export function parseGcbd(table: ObservationTable): ParsedObservations {
       origin: { path: table.path, row },
     });
   });
-  return { observations, quarantined, skipped };
+  return { observations, quarantined, skipped, adjusted };
 }

@@ -16,6 +16,9 @@ export interface ObservationTable {
 
 const GBR_BLEACH_COLUMN = /^bleach_(\d{4})$/i;
 
+/** Columns only the GCBD survey format has. */
+const GCBD_MARKER_COLUMNS = ['average_bleaching', 'latitude_degrees', 'tsa_dhw', 'date2'] as const;
+
 /** Spellings of the GBR position columns (the shipped tables use lon/lat and LONG/LAT). */
 export const LON_COLUMNS = ['lon', 'long', 'longitude'] as const;
 export const LAT_COLUMNS = ['lat', 'latitude'] as const;
@@ -43,7 +46,9 @@ export function detectSource(path: string, columns: readonly string[]): Observat
     }
     return 'gbr-aerial';
   }
-  if (lower.has('average_bleaching')) return 'gcbd';
+  // A GCBD file is recognised by any of its own columns, so one without the label column is
+  // refused naming that column (parseGcbd) rather than as "not an observation file".
+  if (GCBD_MARKER_COLUMNS.some((c) => lower.has(c))) return 'gcbd';
   throw new InputFormatError(
     `${path}: not an observation file: expected bleach_YYYY columns (GBR aerial) or Average_Bleaching (GCBD survey rows); found ${columns.join(', ')}`,
   );
@@ -71,9 +76,11 @@ export async function readObservationTable(
   const from = readerSql(path, format);
   try {
     const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${from}`);
-    const columns = described.getRowObjectsJS().map((row) => String(row.column_name));
+    const raw = described.getRowObjectsJS().map((row) => String(row.column_name));
+    // Names as a spreadsheet may save them: a byte-order mark or padding around a header.
+    const columns = raw.map((c) => c.replace(/^\uFEFF/, '').trim());
     const source = detectSource(path, columns);
-    const select = columns.map((c) => `CAST("${c.replaceAll('"', '""')}" AS VARCHAR)`).join(', ');
+    const select = raw.map((c) => `CAST("${c.replaceAll('"', '""')}" AS VARCHAR)`).join(', ');
     const reader = await connection.runAndReadAll(`SELECT ${select} FROM ${from}`);
     const rows = reader.getRowsJS() as (string | null)[][];
     const byName = new Map(columns.map((c, i) => [c.toLowerCase(), i]));

@@ -40,8 +40,15 @@ export interface QuarantinedRow {
 export interface ParsedObservations {
   readonly observations: Observation[];
   readonly quarantined: QuarantinedRow[];
-  /** Counts of rows skipped or cells read as missing on purpose (e.g. `not_surveyed`). */
+  /** Counts of cells left out on purpose, not errors (e.g. `not_surveyed`: a blank category). */
   readonly skipped: Record<string, number>;
+  /** Counts of cells read in a documented way, their row kept (e.g. a fill value as missing). */
+  readonly adjusted: Record<string, number>;
+}
+
+/** Adds one to `counts[key]`. */
+export function countOnce(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
 }
 
 /** Values the files use for "missing". */

@@ -52,8 +52,12 @@ export async function run(args: string[]): Promise<number> {
       observationPaths: values.observations,
       dataDir: values['data-dir'] ?? join(workspaceRoot(), 'data', 'sample'),
       model,
+      // Progress and warnings go to stderr: with --json, stdout holds the one JSON object.
+      onProgress: (line) => console.error(`evaluate: ${line}`),
     });
     if (values.html) await writeFile(values.html, renderHtml(report));
+    if (values.json)
+      for (const warning of report.warnings) console.error(`evaluate: warning: ${warning}`);
     console.log(values.json ? JSON.stringify(report) : renderTable(report));
     return 0;
   } catch (error) {

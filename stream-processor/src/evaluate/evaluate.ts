@@ -13,7 +13,12 @@ import {
   type MetricSet,
   ModelError,
 } from '@reefguard/core';
-import { buildTrainingSet, type GbrContext, type QuarantinedRow } from '../backfill/index.js';
+import {
+  type BuiltTrainingSet,
+  buildTrainingSet,
+  type GbrContext,
+  type QuarantinedRow,
+} from '../backfill/index.js';
 import type { ModelLocation } from './model-store.js';
 
 /** The feature the CRW baseline scores: the year-to-date maximum DHW at the row's as-of. */
@@ -51,8 +56,19 @@ export interface EvaluationReport {
   /** sha256 of the evaluated feature rows and labels: same file, same version. */
   readonly data_version: string;
   readonly observations: readonly string[];
-  /** Rows not scored, per reason (quarantined, no DHW for the baseline). */
+  /**
+   * Every observation not scored, counted per reason: each quarantine reason of the readers
+   * (`missing_label`, `invalid_date`, `no_reef_pixel_within_tolerance`, `duplicate`, ...),
+   * `no_dhw` (no heat stress for the baseline to rank) and `not_surveyed` (a blank GBR
+   * category). `no_dhw` and `not_surveyed` are always present.
+   */
   readonly excluded: Readonly<Record<string, number>>;
+  /** Up to EXAMPLES_PER_REASON quarantined rows per reason: file, 1-based row, column, value. */
+  readonly excluded_examples: Readonly<Record<string, readonly QuarantinedRow[]>>;
+  /** Cells read in a documented way, their rows scored (e.g. `date2_disagrees_date_used`). */
+  readonly adjusted: Readonly<Record<string, number>>;
+  /** What a reader of the numbers must know, e.g. that the model gave every row one risk. */
+  readonly warnings: readonly string[];
 }
 
 export interface EvaluateOptions {
@@ -61,6 +77,53 @@ export interface EvaluateOptions {
   readonly model: ModelLocation;
   /** The GBR context already loaded from `dataDir`, to reuse it across evaluations. */
   readonly context?: GbrContext;
+  /** Called with a line per stage (the CLI prints them on stderr). */
+  readonly onProgress?: (line: string) => void;
+}
+
+const EXAMPLES_PER_REASON = 5;
+
+function countReasons(
+  set: BuiltTrainingSet,
+  noDhw: number,
+): Pick<EvaluationReport, 'excluded' | 'excluded_examples'> {
+  const excluded: Record<string, number> = {
+    no_dhw: noDhw,
+    not_surveyed: set.skipped.not_surveyed ?? 0,
+  };
+  const examples: Record<string, QuarantinedRow[]> = {};
+  for (const row of set.quarantined) {
+    excluded[row.reason] = (excluded[row.reason] ?? 0) + 1;
+    const list = examples[row.reason] ?? [];
+    if (list.length < EXAMPLES_PER_REASON) examples[row.reason] = [...list, row];
+  }
+  return { excluded, excluded_examples: examples };
+}
+
+/**
+ * What the numbers cannot say: a model whose risk does not vary over the rows ranks nothing
+ * (AUROC 0.5 by ties), and rows of one class have no AUROC at all.
+ */
+function warningsFor(risk: Float32Array, labels: Uint8Array, version: string): string[] {
+  const warnings: string[] = [];
+  let lowest = Number.POSITIVE_INFINITY;
+  let highest = Number.NEGATIVE_INFINITY;
+  for (const p of risk) {
+    lowest = Math.min(lowest, p);
+    highest = Math.max(highest, p);
+  }
+  if (risk.length > 1 && highest === lowest) {
+    warnings.push(
+      `model ${version} gave every one of the ${risk.length} rows the same risk ${lowest.toFixed(4)}: its AUROC (0.5) says nothing about these sites; retrain it with the current trainer (./reefguard train)`,
+    );
+  }
+  const positives = labels.reduce((sum, y) => sum + y, 0);
+  if (positives === 0 || positives === labels.length) {
+    warnings.push(
+      `all ${labels.length} scored rows are ${positives === 0 ? 'negative' : 'positive'}: AUROC and PR-AUC need both classes`,
+    );
+  }
+  return warnings;
 }
 
 function chipSpecOf(card: {
@@ -116,10 +179,12 @@ function refuseYearsWithoutContext(quarantined: readonly QuarantinedRow[]): void
  * without a DHW value cannot be scored by the baseline and are left out of both).
  */
 export async function evaluateObservations(options: EvaluateOptions): Promise<EvaluationReport> {
+  const progress = options.onProgress ?? (() => {});
   const model = await loadModel({ dir: options.model.dir });
   try {
     const card = model.card;
     const spec = chipSpecOf(card);
+    progress(`reading ${options.observationPaths.join(', ')} and building features`);
     const set = await buildTrainingSet({
       observationPaths: options.observationPaths,
       dataDir: options.dataDir,
@@ -159,6 +224,9 @@ export async function evaluateObservations(options: EvaluateOptions): Promise<Ev
       labels[i] = row.label;
       dhw[i] = row.values[dhwColumn] as number;
     });
+    progress(
+      `scoring ${n} rows with model ${card.version} (${set.rows.length - n} without DHW, ${set.quarantined.length} quarantined)`,
+    );
     const risk = await model.predict(chips ? { features, chips } : { features }, n);
     const unscored = risk.filter((p) => Number.isNaN(p)).length;
     if (unscored > 0) {
@@ -203,11 +271,9 @@ export async function evaluateObservations(options: EvaluateOptions): Promise<Ev
       model_dir: options.model.dir,
       data_version: dataVersion,
       observations: options.observationPaths,
-      excluded: {
-        quarantined: set.quarantined.length,
-        no_dhw: set.rows.length - n,
-        not_surveyed: set.skipped.not_surveyed ?? 0,
-      },
+      ...countReasons(set, set.rows.length - n),
+      adjusted: { ...set.adjusted },
+      warnings: warningsFor(risk, labels, card.version),
     };
   } finally {
     await model.close();

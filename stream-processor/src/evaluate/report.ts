@@ -35,13 +35,22 @@ export function renderTable(report: EvaluationReport): string {
     lines.push(metricRow(`${event.event} model`, n, event.model));
     lines.push(metricRow(`${event.event} CRW`, n, event.crw_baseline));
   }
-  const excluded = Object.entries(report.excluded).filter(([, count]) => count > 0);
-  if (excluded.length > 0) {
+  const counts = (entries: Readonly<Record<string, number>>) =>
+    Object.entries(entries)
+      .filter(([, count]) => count > 0)
+      .map(([reason, count]) => `${reason} ${count}`)
+      .join(', ');
+  const excluded = counts(report.excluded);
+  if (excluded) lines.push('', `not scored: ${excluded}`);
+  for (const [reason, rows] of Object.entries(report.excluded_examples)) {
+    const where = rows.map((r) => `row ${r.row} ${r.column}=${JSON.stringify(r.value)}`);
     lines.push(
-      '',
-      `not scored: ${excluded.map(([reason, count]) => `${reason} ${count}`).join(', ')}`,
+      `  ${reason}: ${where.join('; ')}${rows.length < (report.excluded[reason] ?? 0) ? '; ...' : ''}`,
     );
   }
+  const adjusted = counts(report.adjusted);
+  if (adjusted) lines.push(`scored, read as documented: ${adjusted}`);
+  for (const warning of report.warnings) lines.push(`warning: ${warning}`);
   return lines.join('\n');
 }
 
@@ -85,6 +94,7 @@ export function renderHtml(report: EvaluationReport): string {
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}</style></head><body>
 <h1>Model ${escapeHtml(report.model_name)} ${escapeHtml(report.model_version)} vs the CRW baseline</h1>
 <p>${escapeHtml(report.observations.join(', '))}: ${report.n} rows, ${report.positives} positives; threshold ${report.model.threshold.toFixed(3)}; BLEACH_RISK_P90 ${format(report.model.bleach_risk_p90)}; data version <code>${report.data_version}</code></p>
+${report.warnings.map((w) => `<p><strong>warning:</strong> ${escapeHtml(w)}</p>`).join('\n')}
 <table><thead><tr><th>event</th><th>rows (pos)</th><th>scorer</th>${METRICS.map((m) => `<th>${m}</th>`).join('')}</tr></thead><tbody>
 ${rows.join('\n')}
 </tbody></table>
