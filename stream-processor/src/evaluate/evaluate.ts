@@ -101,8 +101,15 @@ function countReasons(
 }
 
 /**
- * What the numbers cannot say: a model whose risk does not vary over the rows ranks nothing
- * (AUROC 0.5 by ties), and rows of one class have no AUROC at all.
+ * Below this spread of risk over the rows (max - min) a model is read as scoring a constant:
+ * its ranking comes from float noise (a model whose calibration slope collapsed to 1e-6
+ * gave every GCBD survey 0.1754 and an AUROC anywhere from 0.50 to 0.69 by rounding).
+ */
+const MIN_RISK_SPREAD = 1e-3;
+
+/**
+ * What the numbers cannot say: a model whose risk does not vary over the rows ranks nothing,
+ * and rows of one class have no AUROC at all.
  */
 function warningsFor(risk: Float32Array, labels: Uint8Array, version: string): string[] {
   const warnings: string[] = [];
@@ -112,9 +119,9 @@ function warningsFor(risk: Float32Array, labels: Uint8Array, version: string): s
     lowest = Math.min(lowest, p);
     highest = Math.max(highest, p);
   }
-  if (risk.length > 1 && highest === lowest) {
+  if (risk.length > 1 && highest - lowest < MIN_RISK_SPREAD) {
     warnings.push(
-      `model ${version} gave every one of the ${risk.length} rows the same risk ${lowest.toFixed(4)}: its AUROC (0.5) says nothing about these sites; retrain it with the current trainer (./reefguard train)`,
+      `model ${version} gave all ${risk.length} rows the same risk (${lowest.toFixed(4)} to ${highest.toFixed(4)}): its AUROC and F1 say nothing about these sites; retrain it with the current trainer (./reefguard train)`,
     );
   }
   const positives = labels.reduce((sum, y) => sum + y, 0);
