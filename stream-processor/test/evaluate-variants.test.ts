@@ -222,6 +222,25 @@ describe('evaluate - GCBD variants that must give the base report', () => {
     const noDate = setCells(gcbd, 'Date', () => 'nd');
     expectSameReport(await evaluate(await write('no-date.csv', toCsv(noDate))), gcbdBase);
   });
+
+  it('Date in another spelling (2-digit year): invalid_date with the value, not the stale Date2', async () => {
+    // A re-dated file written as 9/8/19 keeps the original year in Date2 (2005 here):
+    // scoring on Date2 would judge another season, so the rows are counted, not guessed.
+    const third = (i: number) => i % 3 === 0;
+    let short = setCells(gcbd, 'Date', (v) => v.replace(/\/(\d{2})(\d{2})$/, '/$2'), third);
+    short = setCells(short, 'Date2', (v) => `2005${v.slice(4)}`, third);
+    const report = await evaluate(await write('short-date.csv', toCsv(short)));
+    const changed = gcbd.rows.filter((_, i) => third(i)).length;
+    expect(report.excluded.invalid_date).toBe(changed);
+    expect(report.excluded_examples.invalid_date?.[0]).toMatchObject({
+      row: 1,
+      column: 'Date',
+      value: expect.stringMatching(/^\d+\/\d+\/19$/),
+    });
+    expect(report.events.map((e) => e.event)).toEqual(['gcbd-2019']);
+    const excludedRows = Object.values(report.excluded).reduce((a, b) => a + b, 0);
+    expect(report.n + excludedRows).toBe(gcbd.rows.length);
+  });
 });
 
 describe('evaluate - GCBD variants that leave rows out, each counted under its reason', () => {

@@ -88,24 +88,28 @@ interface GcbdRow {
   values: Record<string, number | null>;
   /** Columns holding a fill value (not a temperature), read as missing. */
   filled: string[];
-  /** Date2 names another day than Date (Date is used). */
-  date2Disagrees: boolean;
+  /** How the date was read when Date and Date2 did not simply agree. */
+  dateNote?: string;
 }
 
 /**
  * The survey date: `Date` (M/D/YYYY, the documented field; a re-dated file edits it), else
- * `Date2` (YYYYMMDD, the same date as a number in every shipped row). When both are valid
- * and disagree, Date wins and the row is counted `date2_disagrees_date_used`.
+ * `Date2` (YYYYMMDD, the same date as a number in every shipped row) when Date is missing.
+ * When both are valid and disagree, Date wins, counted `date2_disagrees_date_used`. An
+ * unreadable Date is not replaced by Date2: a file re-dated in another spelling (9/8/19)
+ * still carries the old Date2, and scoring its rows on that year would judge another season.
  */
 function readSurveyDate(cell: (name: string) => string | null): {
   asOf: string | null;
-  date2Disagrees: boolean;
+  note?: string;
 } {
   const rawDate = cell('Date');
   const date2 = parseSurveyDate(compactDate(cell('Date2')));
-  if (parseNumber(rawDate) === null) return { asOf: date2, date2Disagrees: false };
+  if (parseNumber(rawDate) === null) return { asOf: date2 };
   const asOf = parseSurveyDate(rawDate);
-  return { asOf, date2Disagrees: asOf !== null && date2 !== null && date2 !== asOf };
+  return asOf !== null && date2 !== null && date2 !== asOf
+    ? { asOf, note: 'date2_disagrees_date_used' }
+    : { asOf };
 }
 
 /** The checked values of one survey row, or the first column at fault and why. */
@@ -120,7 +124,7 @@ function readGcbdRow(
   if (lon === null || Number.isNaN(lon) || Math.abs(lon) > 180) {
     return { column: 'Longitude_Degrees', reason: 'invalid_coordinates' };
   }
-  const { asOf, date2Disagrees } = readSurveyDate(cell);
+  const { asOf, note } = readSurveyDate(cell);
   if (asOf === null) return { column: 'Date', reason: 'invalid_date' };
   const percent = parseNumber(cell('Average_Bleaching'));
   if (percent === null) return { column: 'Average_Bleaching', reason: 'missing_label' };
@@ -143,7 +147,7 @@ function readGcbdRow(
     }
     values[name] = value;
   }
-  return { lat, lon, asOf, percent, values, filled, date2Disagrees };
+  return { lat, lon, asOf, percent, values, filled, ...(note ? { dateNote: note } : {}) };
 }
 
 /** Turns GCBD survey rows (van Woesik and Kratochwil 2022 columns) into observations. */
@@ -172,7 +176,7 @@ export function parseGcbd(table: ObservationTable): ParsedObservations {
     }
     const { lat, lon, asOf, percent, values, filled } = read;
     for (const name of filled) countOnce(adjusted, `${name}_fill_value_read_as_missing`);
-    if (read.date2Disagrees) countOnce(adjusted, 'date2_disagrees_date_used');
+    if (read.dateNote) countOnce(adjusted, read.dateNote);
     const year = Number(asOf.slice(0, 4));
     observations.push({
       source: 'gcbd',
