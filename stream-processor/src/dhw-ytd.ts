@@ -5,14 +5,20 @@ import type { Redis, Result } from 'ioredis';
  * 31 December: CRW's annual maximum DHW, the label season's physics prior). The processor's
  * event state only keeps 92 days, so every computed day's DHW is also kept per site in one
  * Redis hash (day -> DHW, this year and the last; a recomputed day replaces its value) with
- * the maximum of each 32-day block of a year beside them, and one Lua script per site and
- * batch writes the new values, refreshes their blocks and returns the running maxima.
- * Shared by all instances like the rest of the event state.
+ * the maximum of each 32-day block of a year beside them; a Lua function writes the new
+ * values, refreshes their blocks and returns the running maxima. The processor runs it inside
+ * the batch's online write (one script call for both, online-store.ts); this store runs it on
+ * its own (satellite turbidity, other online stores). Shared by all instances like the rest of
+ * the event state.
  */
 
-const SCRIPT = `
-local key, keepFrom, B, thisYear = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local n = (#ARGV - 3) / 3
+/**
+ * Lua: `updateYtd(key, keepFrom, B, thisYear, rows)` stores each row `{day, from, dhw}` (dhw as
+ * text, '' when unknown; from = 1 January of the day's year) in the site's hash `key` and
+ * returns each row's year-to-date maximum as stored ('' if none). Shared by this store's own
+ * script and the online write that folds it in (online-store.ts).
+ */
+export const DHW_YTD_LUA = `
 local function blockField(from, b) return 'b' .. from .. ':' .. b end
 -- The largest of the stored texts, returned as stored (no round trip through a Lua number).
 local function maxOf(values)
@@ -25,68 +31,78 @@ local function maxOf(values)
   end
   return text
 end
-local function blockMax(from, b)
-  local lo = from + B * b
-  local fields = {}
-  for d = lo, lo + B - 1 do fields[#fields + 1] = d end
-  return maxOf(redis.call('HMGET', key, unpack(fields)))
-end
-local function setBlock(from, b)
-  local best = blockMax(from, b)
-  if best then redis.call('HSET', key, blockField(from, b), best)
-  else redis.call('HDEL', key, blockField(from, b)) end
-end
--- 'kf': the oldest day kept. Days before it (and their blocks) are dropped once, when it moves;
--- a hash without it (written before the blocks existed) gets its blocks built here.
-local kf = tonumber(redis.call('HGET', key, 'kf') or '')
-if kf == nil then
-  local all = redis.call('HGETALL', key)
-  local blocks = {}
-  for i = 1, #all, 2 do
-    local d = tonumber(all[i])
-    if d then
-      if d < keepFrom then redis.call('HDEL', key, all[i]) else
-        local from = d >= thisYear and thisYear or keepFrom
-        blocks[from .. ':' .. math.floor((d - from) / B)] = {from, math.floor((d - from) / B)}
+local function updateYtd(key, keepFrom, B, thisYear, rows)
+  local function blockMax(from, b)
+    local lo = from + B * b
+    local fields = {}
+    for d = lo, lo + B - 1 do fields[#fields + 1] = d end
+    return maxOf(redis.call('HMGET', key, unpack(fields)))
+  end
+  local function setBlock(from, b)
+    local best = blockMax(from, b)
+    if best then redis.call('HSET', key, blockField(from, b), best)
+    else redis.call('HDEL', key, blockField(from, b)) end
+  end
+  -- 'kf': the oldest day kept. Days before it (and their blocks) are dropped once, when it moves;
+  -- a hash without it (written before the blocks existed) gets its blocks built here.
+  local kf = tonumber(redis.call('HGET', key, 'kf') or '')
+  if kf == nil then
+    local all = redis.call('HGETALL', key)
+    local blocks = {}
+    for i = 1, #all, 2 do
+      local d = tonumber(all[i])
+      if d then
+        if d < keepFrom then redis.call('HDEL', key, all[i]) else
+          local from = d >= thisYear and thisYear or keepFrom
+          blocks[from .. ':' .. math.floor((d - from) / B)] = {from, math.floor((d - from) / B)}
+        end
+      end
+    end
+    for _, fb in pairs(blocks) do setBlock(fb[1], fb[2]) end
+    redis.call('HSET', key, 'kf', keepFrom)
+  elseif keepFrom > kf then
+    local stale = {}
+    for d = math.max(kf, keepFrom - 800), keepFrom - 1 do stale[#stale + 1] = d end
+    for b = 0, 11 do stale[#stale + 1] = blockField(kf, b) end
+    redis.call('HDEL', key, unpack(stale))
+    redis.call('HSET', key, 'kf', keepFrom)
+  end
+  local touched = {}
+  for _, row in ipairs(rows) do
+    local day, from, dhw = row[1], row[2], row[3]
+    if dhw ~= '' then
+      local b, v = math.floor((day - from) / B), tonumber(dhw)
+      local old = tonumber(redis.call('HGET', key, day) or '')
+      redis.call('HSET', key, day, dhw)
+      local top = tonumber(redis.call('HGET', key, blockField(from, b)) or '')
+      if top == nil or v > top then
+        redis.call('HSET', key, blockField(from, b), dhw)
+      elseif old ~= nil and old >= top and v < old then
+        -- The block's maximum was lowered: read its days again (once per block, below).
+        touched[from .. ':' .. b] = {from, b}
       end
     end
   end
-  for _, fb in pairs(blocks) do setBlock(fb[1], fb[2]) end
-  redis.call('HSET', key, 'kf', keepFrom)
-elseif keepFrom > kf then
-  local stale = {}
-  for d = math.max(kf, keepFrom - 800), keepFrom - 1 do stale[#stale + 1] = d end
-  for b = 0, 11 do stale[#stale + 1] = blockField(kf, b) end
-  redis.call('HDEL', key, unpack(stale))
-  redis.call('HSET', key, 'kf', keepFrom)
-end
-local touched = {}
-for k = 0, n - 1 do
-  local day, from, dhw = tonumber(ARGV[4 + 3 * k]), tonumber(ARGV[5 + 3 * k]), ARGV[6 + 3 * k]
-  if dhw ~= '' then
-    local b, v = math.floor((day - from) / B), tonumber(dhw)
-    local old = tonumber(redis.call('HGET', key, day) or '')
-    redis.call('HSET', key, day, dhw)
-    local top = tonumber(redis.call('HGET', key, blockField(from, b)) or '')
-    if top == nil or v > top then
-      redis.call('HSET', key, blockField(from, b), dhw)
-    elseif old ~= nil and old >= top and v < old then
-      -- The block's maximum was lowered: read its days again (once per block, below).
-      touched[from .. ':' .. b] = {from, b}
-    end
+  for _, fb in pairs(touched) do setBlock(fb[1], fb[2]) end
+  local out = {}
+  for _, row in ipairs(rows) do
+    local day, from = row[1], row[2]
+    local b = math.floor((day - from) / B)
+    local fields = {}
+    for j = 0, b - 1 do fields[#fields + 1] = blockField(from, j) end
+    for d = from + B * b, day do fields[#fields + 1] = d end
+    out[#out + 1] = maxOf(redis.call('HMGET', key, unpack(fields))) or ''
   end
+  return out
 end
-for _, fb in pairs(touched) do setBlock(fb[1], fb[2]) end
-local out = {}
-for k = 0, n - 1 do
-  local day, from = tonumber(ARGV[4 + 3 * k]), tonumber(ARGV[5 + 3 * k])
-  local b = math.floor((day - from) / B)
-  local fields = {}
-  for j = 0, b - 1 do fields[#fields + 1] = blockField(from, j) end
-  for d = from + B * b, day do fields[#fields + 1] = d end
-  out[#out + 1] = maxOf(redis.call('HMGET', key, unpack(fields))) or ''
+`;
+
+const SCRIPT = `${DHW_YTD_LUA}
+local rows = {}
+for k = 4, #ARGV - 2, 3 do
+  rows[#rows + 1] = {tonumber(ARGV[k]), tonumber(ARGV[k + 1]), ARGV[k + 2]}
 end
-return out
+return updateYtd(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), rows)
 `;
 
 /**
@@ -112,6 +128,26 @@ export interface DhwYearToDate {
   update(bySite: Map<string, DhwOfDay[]>): Promise<Map<string, number[]>>;
 }
 
+/**
+ * A site's year-to-date update as the online write's script takes it: the oldest day kept
+ * (1 January of last year: a late reading may still touch last December), 1 January of the
+ * latest day's year, and the days packed 'day,from,dhw;' (from = 1 January of the day's year,
+ * dhw '' when unknown).
+ */
+export function packDhwYtd(days: readonly DhwOfDay[]): [number, number, string] {
+  let latest = Number.NEGATIVE_INFINITY;
+  let packed = '';
+  for (const { day, dhw } of days) {
+    if (day > latest) latest = day;
+    packed += `${day},${yearStartDay(day)},${Number.isFinite(dhw) ? dhw : ''};`;
+  }
+  const thisYear = yearStartDay(latest);
+  return [yearStartDay(thisYear - 1), thisYear, packed];
+}
+
+/** The Redis hash of a site's stored DHW days and block maxima. */
+export const dhwYtdKey = (prefix: string, siteId: string): string => `${prefix}dhw:${siteId}`;
+
 /** Days since epoch of 1 January of the year of `day` (UTC). */
 export function yearStartDay(day: number): number {
   const year = new Date(day * 86_400_000).getUTCFullYear();
@@ -136,7 +172,7 @@ export function createDhwYearToDate(options: { redis: Redis; prefix: string }): 
         for (const { day, dhw } of days) {
           args.push(day, yearStartDay(day), Number.isFinite(dhw) ? dhw : '');
         }
-        pipeline.reefguardDhwYtd(`${prefix}dhw:${site}`, ...args);
+        pipeline.reefguardDhwYtd(dhwYtdKey(prefix, site), ...args);
       }
       const replies = (await pipeline.exec()) ?? [];
       sites.forEach((site, i) => {

@@ -7,6 +7,7 @@ export * from './crw-ingest.js';
 export * from './dhw-ytd.js';
 export * from './drift-monitor.js';
 export * from './event-state.js';
+export * from './feature-writer.js';
 export * from './fetcher.js';
 export * from './gbr-sites.js';
 export * from './geotiff-writer.js';

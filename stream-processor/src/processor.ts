@@ -8,11 +8,12 @@ import {
 import type { Delivery } from './batch-queue.js';
 import type { DhwYearToDate } from './dhw-ytd.js';
 import type { EventState, SiteWindow, StateReading } from './event-state.js';
+import { createFeatureWriter, type FeatureWriter } from './feature-writer.js';
 import type { HeatStress } from './heat-stress.js';
 import type { ReadingSource } from './jetstream-source.js';
 import type { ProcessorMetrics } from './metrics.js';
 import type { FeatureRow, LateReading, OfflineStore, StoredReading } from './offline-store.js';
-import type { OnlineStore } from './online-store.js';
+import type { OnlineItem, OnlineStore } from './online-store.js';
 import { decodeReading, type QuarantinedItem, quarantinedItem } from './quarantine.js';
 import type { SiteProfile, SiteRegistry } from './sites.js';
 
@@ -38,6 +39,11 @@ export interface ProcessorOptions {
   heat: HeatStress | null;
   /** Year-to-date maximum DHW per site (`dhw_max_ytd`); omitted, the feature stays empty. */
   dhwYtd?: DhwYearToDate | null;
+  /**
+   * Writes the year-to-date DHW and the online vectors in one step (on Redis: one script call
+   * per batch, `createRedisFeatureWriter`); default: `dhwYtd`, then `online.writeMany`.
+   */
+  writer?: FeatureWriter;
   metrics: ProcessorMetrics;
   /** Name recorded as the quarantine source, e.g. `jetstream` or `mqtt`. */
   sourceName: string;
@@ -71,7 +77,6 @@ export const STAGES = [
   'decode',
   'event_state',
   'features',
-  'dhw_ytd',
   'online_write',
   'offline_commit',
   'ack',
@@ -97,6 +102,7 @@ export async function runProcessor(options: ProcessorOptions, signal?: AbortSign
   const onAbort = () => void options.source.close();
   signal?.addEventListener('abort', onAbort, { once: true });
   const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  const writer = writerOf(options);
   const inFlight: Promise<void>[] = [];
   let tail: Promise<void> = Promise.resolve();
   const failed: { error?: unknown; yes: boolean } = { yes: false };
@@ -104,15 +110,13 @@ export async function runProcessor(options: ProcessorOptions, signal?: AbortSign
     for await (const batch of options.source.batches()) {
       if (failed.yes) throw failed.error;
       const applied = await applyBatch(options, batch);
-      const online = writeOnline(options, applied);
+      const online = writeOnline(options, applied, writer);
       const previous = tail;
       tail = (async () => {
-        const [, committed] = await Promise.allSettled([
-          online,
-          previous.then(() => commitOffline(options, applied)),
-        ]);
-        await online;
-        if (committed.status === 'rejected') throw committed.reason;
+        // The offline rows take their dhw_max_ytd from the online write's reply; commits stay
+        // in batch order.
+        await Promise.all([online, previous]);
+        await commitOffline(options, applied);
         await options.afterCommit?.(applied.outcome);
         const ackStart = performance.now();
         for (const d of batch) d.ack();
@@ -139,7 +143,7 @@ export interface AppliedBatch {
   fresh: StoredReading[];
   repeated: StoredReading[];
   featureRows: FeatureRow[];
-  online: { vector: FeatureVector; seq: number }[];
+  online: OnlineItem[];
 }
 
 /** Applies and writes one batch (all stages, in order, without the ack). */
@@ -148,9 +152,16 @@ export async function processBatch(
   batch: readonly Delivery[],
 ): Promise<BatchOutcome> {
   const applied = await applyBatch(options, batch);
-  await Promise.all([writeOnline(options, applied), commitOffline(options, applied)]);
+  await writeOnline(options, applied, writerOf(options));
+  await commitOffline(options, applied);
   return applied.outcome;
 }
+
+/** The ingestion time of each processor's last batch. */
+const lastIngestedMs = new WeakMap<ProcessorOptions, number>();
+
+const writerOf = (options: ProcessorOptions): FeatureWriter =>
+  options.writer ?? createFeatureWriter(options.online, options.dhwYtd);
 
 /** Stage 1: decode, check and apply to the shared event state; compute features. */
 export async function applyBatch(
@@ -159,7 +170,10 @@ export async function applyBatch(
 ): Promise<AppliedBatch> {
   const { sites, metrics } = options;
   const now = options.now ?? Date.now;
-  const ingestedMs = now();
+  // Strictly increasing per processor: a day recomputed by two batches in the same millisecond
+  // must still have one latest row as known at a time (`featuresAsOf` orders by ingestion).
+  const ingestedMs = Math.max(now(), (lastIngestedMs.get(options) ?? Number.NEGATIVE_INFINITY) + 1);
+  lastIngestedMs.set(options, ingestedMs);
   let stageStart = performance.now();
   const endStage = (stage: Stage) => {
     const end = performance.now();
@@ -276,8 +290,6 @@ export async function applyBatch(
   reportStage(options, 'event_state', stateMs, batch.length);
   reportStage(options, 'features', stageStart - roundsStart - stateMs, batch.length);
   const rows = [...featureRows.values()];
-  await addDhwMaxYtd(options.dhwYtd, rows);
-  endStage('dhw_ytd');
   const onlineWrites = [...online.values()];
   return {
     outcome: {
@@ -323,10 +335,17 @@ export function splitByDaySpan(rows: readonly StoredReading[]): StoredReading[][
   return runs;
 }
 
-/** Writes the batch's latest features online (Redis by default); observes latency. */
-export async function writeOnline(options: ProcessorOptions, applied: AppliedBatch): Promise<void> {
+/**
+ * Writes the batch's latest features online (Redis by default) with the year-to-date DHW,
+ * which the offline rows then carry too; observes latency.
+ */
+export async function writeOnline(
+  options: ProcessorOptions,
+  applied: AppliedBatch,
+  writer: FeatureWriter = writerOf(options),
+): Promise<void> {
   const start = performance.now();
-  await options.online.writeMany(applied.online);
+  await writer.write(applied.featureRows, applied.online);
   const { deliveries } = applied.outcome;
   reportStage(options, 'online_write', performance.now() - start, deliveries.length);
   const doneMs = (options.now ?? Date.now)();
@@ -355,38 +374,6 @@ export async function commitOffline(
   metrics.readings.inc({ outcome: 'late' }, outcome.late.length);
   metrics.readings.inc({ outcome: 'quarantined' }, outcome.quarantined.length);
   metrics.batches.inc();
-}
-
-/**
- * Sets `dhw_max_ytd` on every row (in place: the online vectors share the rows' values) from
- * the year-to-date DHW store, after storing the rows' own DHW.
- */
-export async function addDhwMaxYtd(
-  store: DhwYearToDate | null | undefined,
-  rows: readonly FeatureRow[],
-): Promise<void> {
-  if (!store || rows.length === 0) return;
-  const bySite = new Map<string, FeatureRow[]>();
-  for (const row of rows) {
-    const list = bySite.get(row.siteId);
-    if (list) list.push(row);
-    else bySite.set(row.siteId, [row]);
-  }
-  const maxima = await store.update(
-    new Map(
-      [...bySite].map(([site, list]) => [
-        site,
-        list.map((r) => ({ day: r.day, dhw: r.values.dhw ?? Number.NaN })),
-      ]),
-    ),
-  );
-  for (const [site, list] of bySite) {
-    const values = maxima.get(site) ?? [];
-    list.forEach((row, i) => {
-      const v = values[i] ?? Number.NaN;
-      row.values.dhw_max_ytd = Number.isFinite(v) ? v : null;
-    });
-  }
 }
 
 /** The features of `day` from the site's window (the window's last day is its watermark day). */

@@ -7,10 +7,11 @@ import {
 } from '@reefguard/core';
 import type { DhwYearToDate } from './dhw-ytd.js';
 import { type EventState, STATE_WINDOW_DAYS, type StateReading } from './event-state.js';
+import { addDhwMaxYtd } from './feature-writer.js';
 import type { HeatStress } from './heat-stress.js';
 import type { FeatureRow, OfflineStore } from './offline-store.js';
 import type { OnlineStore } from './online-store.js';
-import { addDhwMaxYtd, featuresOfDay } from './processor.js';
+import { featuresOfDay } from './processor.js';
 import type { SiteRegistry } from './sites.js';
 
 /**

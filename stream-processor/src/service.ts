@@ -7,7 +7,7 @@ import { createJetStreamSource, type ReadingSource } from './jetstream-source.js
 import { createProcessorMetrics, type ProcessorMetrics } from './metrics.js';
 import { type OfflineStore, openOfflineStore } from './offline-store.js';
 import { openOfflineStoreThread } from './offline-store-thread.js';
-import { createOnlineStore, type OnlineStore } from './online-store.js';
+import { createOnlineStore, createRedisFeatureWriter, type OnlineStore } from './online-store.js';
 import { type BatchOutcome, runProcessor, type Stage } from './processor.js';
 import type { SiteRegistry } from './sites.js';
 
@@ -66,13 +66,12 @@ export async function startStreamProcessor(
     options.offlineThread === false
       ? await openOfflineStore(options.offlinePath)
       : await openOfflineStoreThread(options.offlinePath);
-  const online =
-    options.online ??
-    createOnlineStore({
-      redis: options.redis,
-      ...(options.onlineTtlSeconds !== undefined ? { ttlSeconds: options.onlineTtlSeconds } : {}),
-      ...(options.onlineKeyOf ? { keyOf: options.onlineKeyOf } : {}),
-    });
+  const redisOnline = {
+    redis: options.redis,
+    ...(options.onlineTtlSeconds !== undefined ? { ttlSeconds: options.onlineTtlSeconds } : {}),
+    ...(options.onlineKeyOf ? { keyOf: options.onlineKeyOf } : {}),
+  };
+  const online = options.online ?? createOnlineStore(redisOnline);
   const state = createEventState({
     redis: options.redis,
     prefix: options.statePrefix ?? DEFAULT_STATE_PREFIX,
@@ -87,6 +86,13 @@ export async function startStreamProcessor(
           redis: options.redis,
           prefix: options.statePrefix ?? DEFAULT_STATE_PREFIX,
         });
+  // On Redis the year-to-date DHW and the online write are one script call per batch.
+  const writer = options.online
+    ? undefined
+    : createRedisFeatureWriter({
+        ...redisOnline,
+        ytdPrefix: dhwYtd ? (options.statePrefix ?? DEFAULT_STATE_PREFIX) : null,
+      });
   const metrics = options.metrics ?? createProcessorMetrics();
   let source = options.source;
   if (!source) {
@@ -110,6 +116,7 @@ export async function startStreamProcessor(
       online,
       heat: options.heat ?? null,
       dhwYtd,
+      ...(writer ? { writer } : {}),
       metrics,
       sourceName: options.sourceName ?? 'jetstream',
       ...(options.afterOnline ? { afterOnline: options.afterOnline } : {}),

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createDhwYearToDate, type DhwOfDay, yearStartDay } from '@reefguard/stream-processor';
+import { dayEndIso, FEATURE_SET_VERSION } from '@reefguard/core';
+import {
+  createDhwYearToDate,
+  createRedisFeatureWriter,
+  type DhwOfDay,
+  type FeatureRow,
+  yearStartDay,
+} from '@reefguard/stream-processor';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
@@ -31,8 +38,8 @@ describe('stream processor - year-to-date DHW blocks', () => {
     await redis.quit();
   });
 
-  it('equals the whole-history maximum through recomputes, gaps and two new years', async () => {
-    const store = createDhwYearToDate({ redis, prefix });
+  /** Random batches of today and recomputed days (the processor's shape) checked by `check`. */
+  async function walk(check: (rows: DhwOfDay[], want: number[]) => Promise<void>) {
     const model = reference();
     let seed = 11;
     const random = () => {
@@ -49,14 +56,68 @@ describe('stream processor - year-to-date DHW blocks', () => {
       for (let back = Math.floor(random() * 8); back >= 0; back--) {
         rows.push({ day: latest - back, dhw: random() < 0.1 ? Number.NaN : 12 * random() ** 3 });
       }
-      const got = (await store.update(new Map([['18-054', rows]]))).get('18-054');
       const want = model(rows);
-      expect(got, `latest ${latest}`).toEqual(want);
+      await check(rows, want);
       checked += rows.length;
       if ((want.at(-1) ?? 0) > 6) rising += 1;
     }
     expect(checked).toBeGreaterThan(1000);
     expect(rising).toBeGreaterThan(50);
+  }
+
+  it('equals the whole-history maximum through recomputes, gaps and two new years', async () => {
+    const store = createDhwYearToDate({ redis, prefix });
+    await walk(async (rows, want) => {
+      const got = (await store.update(new Map([['18-054', rows]]))).get('18-054');
+      expect(got, `latest ${rows.at(-1)?.day}`).toEqual(want);
+    });
+  });
+
+  it('follows the same rule inside the online write, which stores the as-of day maximum', async () => {
+    const writer = createRedisFeatureWriter({
+      redis,
+      ytdPrefix: prefix,
+      keyOf: (site) => `${prefix}features:${site}`,
+    });
+    let seq = 0;
+    await walk(async (rows, want) => {
+      const featureRows: FeatureRow[] = rows.map(({ day, dhw }) => ({
+        siteId: '16-024',
+        day,
+        ingestedMs: 0,
+        values: { dhw: Number.isFinite(dhw) ? dhw : null, dhw_max_ytd: null },
+      }));
+      const last = featureRows.at(-1) as FeatureRow;
+      const vector = {
+        schema_version: 1 as const,
+        site_id: '16-024',
+        as_of: dayEndIso(last.day),
+        computed_at: new Date(0).toISOString(),
+        feature_set_version: FEATURE_SET_VERSION,
+        values: { ...last.values },
+      };
+      seq += 1;
+      expect(await writer.write(featureRows, [{ vector, seq }])).toBe(1);
+      const got = featureRows.map((r) => r.values.dhw_max_ytd ?? Number.NaN);
+      expect(got, `latest ${last.day}`).toEqual(want);
+      expect(vector.values.dhw_max_ytd ?? Number.NaN).toEqual(want.at(-1));
+      const stored = await redis.hget(`${prefix}features:16-024`, 'dhw_max_ytd');
+      expect(stored === null ? Number.NaN : Number(stored)).toEqual(want.at(-1));
+    });
+    // An older sequence writes nothing online, but its DHW still counts for the year.
+    const day = Date.UTC(2025, 1, 25) / 86_400_000;
+    const rows: FeatureRow[] = [{ siteId: '16-024', day, ingestedMs: 0, values: { dhw: 99 } }];
+    const vector = {
+      schema_version: 1 as const,
+      site_id: '16-024',
+      as_of: dayEndIso(day),
+      computed_at: new Date(0).toISOString(),
+      feature_set_version: FEATURE_SET_VERSION,
+      values: { dhw: 99 },
+    };
+    expect(await writer.write(rows, [{ vector, seq: 1 }])).toBe(0);
+    expect(rows[0]?.values.dhw_max_ytd).toBe(99);
+    expect(await redis.hget(`${prefix}features:16-024`, 'dhw')).not.toBe('99');
   });
 
   it('builds its blocks from a hash written before they existed', async () => {
