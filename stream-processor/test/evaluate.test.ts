@@ -16,6 +16,7 @@ import {
   MODEL_NAME,
   renderHtml,
   resolveModel,
+  resolveModelInStores,
 } from '../src/evaluate/index.js';
 
 const DATA_DIR = resolve('data/sample');
@@ -158,6 +159,26 @@ describe('evaluate - command line', () => {
     expect((await resolveModel(stateDir, MODEL_DIR)).dir).toBe(MODEL_DIR);
     await expect(resolveModel(stateDir, 'challenger')).rejects.toThrow(NotFoundError);
     await expect(resolveModel(stateDir, 'challenger')).rejects.toThrow(/versions \[v7\]/);
+  });
+
+  it('without --model, finds the champion in the next store (the demo store) and says where it looked', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'reefguard-evaluate-empty-'));
+    try {
+      const found = await resolveModelInStores([empty, stateDir]);
+      expect(found).toMatchObject({ version: 'v7', alias: 'champion', stateDir });
+      expect(found.dir).toBe(join(stateDir, 'models', MODEL_NAME, 'v7'));
+      // The first store wins when both hold the alias.
+      expect((await resolveModelInStores([stateDir, empty])).stateDir).toBe(stateDir);
+      const none = resolveModelInStores([empty, join(empty, 'demo')]);
+      await expect(none).rejects.toThrow(NotFoundError);
+      await expect(none).rejects.toThrow(
+        new RegExp(
+          `no model "champion" in ${empty}.*train one.*; also no model "champion" in ${empty}/demo`,
+        ),
+      );
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
   });
 
   it('fails naming the year and column when a year has no DHW context', async () => {

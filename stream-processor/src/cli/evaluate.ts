@@ -6,10 +6,11 @@ import { workspaceRoot } from '@reefguard/core/cli/workspace';
 import { z } from 'zod';
 import {
   DEFAULT_MODEL_ALIAS,
+  DEMO_STATE_DIR,
   evaluateObservations,
   renderHtml,
   renderTable,
-  resolveModel,
+  resolveModelInStores,
 } from '../evaluate/index.js';
 
 const USAGE = `usage: ./reefguard evaluate --observations PATH [--model VERSION|ALIAS|DIR] [--json] [--html FILE]
@@ -20,7 +21,8 @@ survey rows; CSV or Parquet; any year) from the product's own data exactly as
 baseline (Alert Level 1, DHW >= 4) on the same rows.
 
   --observations PATH  observation file; repeat for several
-  --model REF          model version, alias or folder (default: the champion alias)
+  --model REF          model version, alias or folder (default: the champion alias of
+                       $REEFGUARD_STATE_DIR/models, else the one 'make demo' promoted)
   --json               print one JSON object instead of the table
   --html FILE          also write a skill table and reliability diagram as HTML
   --data-dir DIR       the product's GBR context tables (default data/sample)`;
@@ -35,7 +37,7 @@ export async function run(args: string[]): Promise<number> {
     args,
     options: {
       observations: { type: 'string', multiple: true, default: [] },
-      model: { type: 'string', default: DEFAULT_MODEL_ALIAS },
+      model: { type: 'string' },
       json: { type: 'boolean', default: false },
       html: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -47,7 +49,16 @@ export async function run(args: string[]): Promise<number> {
   }
   const config = loadConfig(settings, process.env);
   try {
-    const model = await resolveModel(config.STATE_DIR, values.model);
+    // No --model: the champion of the state dir, else the demo's (make demo trains there).
+    const stores = values.model
+      ? [config.STATE_DIR]
+      : [config.STATE_DIR, join(workspaceRoot(), DEMO_STATE_DIR)];
+    const model = await resolveModelInStores(stores, values.model ?? DEFAULT_MODEL_ALIAS);
+    if (model.stateDir !== config.STATE_DIR) {
+      console.error(
+        `evaluate: no ${DEFAULT_MODEL_ALIAS} in ${config.STATE_DIR}/models: using the demo's ${DEFAULT_MODEL_ALIAS}, version ${model.version} (${model.dir})`,
+      );
+    }
     const report = await evaluateObservations({
       observationPaths: values.observations,
       dataDir: values['data-dir'] ?? join(workspaceRoot(), 'data', 'sample'),

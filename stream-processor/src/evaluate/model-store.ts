@@ -10,6 +10,12 @@ export const DEFAULT_MODEL_ALIAS = 'champion';
 
 const CARD_FILE = 'model-card.json';
 
+/**
+ * The state dir `make demo` / `./reefguard demo` uses by default (report's DEFAULT_DEMO_DIR),
+ * relative to the workspace root: its model store holds the demo's champion.
+ */
+export const DEMO_STATE_DIR = '.reefguard/demo';
+
 /** A model folder (`model-card.json` + ONNX) and the version it was found under. */
 export interface ModelLocation {
   readonly dir: string;
@@ -41,4 +47,29 @@ export async function resolveModel(
     );
   }
   return { dir, version, ...(aliases[ref] ? { alias: ref } : {}) };
+}
+
+/**
+ * `resolveModel` over several state dirs in order: the first that holds `ref` wins (with the
+ * state dir it came from). Lets `evaluate` without --model find the champion `make demo`
+ * promoted when nothing was trained outside the demo. Throws the first store's error,
+ * naming every store looked in, when none holds it.
+ */
+export async function resolveModelInStores(
+  stateDirs: readonly string[],
+  ref: string = DEFAULT_MODEL_ALIAS,
+): Promise<ModelLocation & { stateDir: string }> {
+  const errors: Error[] = [];
+  for (const stateDir of stateDirs) {
+    try {
+      return { ...(await resolveModel(stateDir, ref)), stateDir };
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      errors.push(error);
+    }
+  }
+  const [first, ...others] = errors;
+  throw new NotFoundError(
+    [first?.message, ...others.map((e) => `also ${e.message.split(':')[0]}`)].join('; '),
+  );
 }
