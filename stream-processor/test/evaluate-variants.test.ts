@@ -295,6 +295,13 @@ describe('evaluate - GCBD variants that leave rows out, each counted under its r
     expectCounted(report, 'invalid_label', gcbd.rows.filter((_, i) => i % 13 === 0).length);
   });
 
+  it('TSA_DHW missing in every row: refused, naming the column', async () => {
+    const table = setCells(gcbd, 'TSA_DHW', () => 'nd');
+    const attempt = evaluate(await write('no-dhw-at-all.csv', toCsv(table)));
+    await expect(attempt).rejects.toThrow(InputFormatError);
+    await expect(attempt).rejects.toThrow(/TSA_DHW missing in all \d{3} GCBD survey rows/);
+  });
+
   it('the Average_Bleaching column missing: refused, naming the column', async () => {
     const c = column(gcbd, 'Average_Bleaching');
     const table = reorder(

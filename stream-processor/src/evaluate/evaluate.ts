@@ -213,8 +213,9 @@ export async function evaluateObservations(options: EvaluateOptions): Promise<Ev
     if (n === 0) {
       const reasons = new Map<string, number>();
       for (const q of set.quarantined) reasons.set(q.reason, (reasons.get(q.reason) ?? 0) + 1);
+      const gcbdRows = set.rows.filter((row) => row.source === 'gcbd').length;
       throw new InputFormatError(
-        `no row of ${options.observationPaths.join(', ')} can be scored: ${set.rows.length} rows without DHW, quarantined ${[...reasons].map(([reason, count]) => `${reason} ${count}`).join(', ') || 'none'} (DHW context exists for ${DHW_CONTEXT_YEARS} on the GBR)`,
+        `no row of ${options.observationPaths.join(', ')} can be scored: ${set.rows.length} rows without heat stress${gcbdRows > 0 ? ` (TSA_DHW missing in all ${gcbdRows} GCBD survey rows: the CRW baseline and the model's physics prior need it)` : ''}, quarantined ${[...reasons].map(([reason, count]) => `${reason} ${count}`).join(', ') || 'none'} (DHW context exists for ${DHW_CONTEXT_YEARS} on the GBR)`,
       );
     }
     const width = columns.length;
