@@ -302,6 +302,24 @@ describe('evaluate - GCBD variants that leave rows out, each counted under its r
     await expect(attempt).rejects.toThrow(/TSA_DHW missing in all \d{3} GCBD survey rows/);
   });
 
+  it('a word in an optional statistic (Windspeed, Depth): the survey kept with that value unknown, counted', async () => {
+    let table = setCells(gcbd, 'Windspeed', () => 'calm', every(9));
+    table = setCells(table, 'Depth', () => '3-5 m', every(10));
+    const report = await evaluate(await write('words.csv', toCsv(table)));
+    expect(report.n).toBe(gcbdBase.n);
+    expect(report.excluded).toEqual(gcbdBase.excluded);
+    expect(report.adjusted).toMatchObject({
+      Windspeed_not_a_number_read_as_missing: gcbd.rows.filter((_, i) => i % 9 === 0).length,
+      Depth_not_a_number_read_as_missing: gcbd.rows.filter((_, i) => i % 10 === 0).length,
+    });
+  });
+
+  it('a word in TSA_DHW: not_a_number (the heat stress every score needs)', async () => {
+    const table = setCells(gcbd, 'TSA_DHW', () => 'high', every(8));
+    const report = await evaluate(await write('dhw-word.csv', toCsv(table)));
+    expectCounted(report, 'not_a_number', gcbd.rows.filter((_, i) => i % 8 === 0).length);
+  });
+
   it('the Average_Bleaching column missing: refused, naming the column', async () => {
     const c = column(gcbd, 'Average_Bleaching');
     const table = reorder(

@@ -19,6 +19,7 @@ const CELSIUS_LIKE_MAX = 150;
 
 const REQUIRED = ['Latitude_Degrees', 'Longitude_Degrees', 'Date', 'Average_Bleaching', 'TSA_DHW'];
 const KELVIN_COLUMNS = ['ClimSST', 'Temperature_Kelvin'];
+const HEAT_STRESS_COLUMN = 'TSA_DHW';
 const NUMERIC_COLUMNS = ['Depth', 'SSTA', 'TSA', 'TSA_DHW', 'Windspeed', ...KELVIN_COLUMNS];
 
 function compactDate(value: string | null): string | null {
@@ -86,7 +87,7 @@ interface GcbdRow {
   asOf: string;
   percent: number;
   values: Record<string, number | null>;
-  /** Columns holding a fill value (not a temperature), read as missing. */
+  /** Why columns were read as missing: `${column}_fill_value` or `${column}_not_a_number`. */
   filled: string[];
   /** How the date was read when Date and Date2 did not simply agree. */
   dateNote?: string;
@@ -135,13 +136,20 @@ function readGcbdRow(
   const filled: string[] = [];
   for (const name of NUMERIC_COLUMNS) {
     const value = parseNumber(cell(name));
-    if (Number.isNaN(value)) return { column: name, reason: 'not_a_number' };
+    if (Number.isNaN(value)) {
+      // TSA_DHW is the heat stress every score needs; a garbled optional statistic (depth,
+      // wind, anomaly) is one unknown feature, not a reason to drop the survey.
+      if (name === HEAT_STRESS_COLUMN) return { column: name, reason: 'not_a_number' };
+      values[name] = null;
+      filled.push(`${name}_not_a_number`);
+      continue;
+    }
     if (value !== null && KELVIN_COLUMNS.includes(name)) {
       if (value < CELSIUS_LIKE_MAX) return { column: name, reason: 'temperature_not_kelvin' };
       if (value < KELVIN_RANGE[0] || value > KELVIN_RANGE[1]) {
         // The published file uses 262.15 K (-11 degC) as a fill value for ClimSST.
         values[name] = null;
-        filled.push(name);
+        filled.push(`${name}_fill_value`);
         continue;
       }
     }
@@ -175,7 +183,7 @@ export function parseGcbd(table: ObservationTable): ParsedObservations {
       return;
     }
     const { lat, lon, asOf, percent, values, filled } = read;
-    for (const name of filled) countOnce(adjusted, `${name}_fill_value_read_as_missing`);
+    for (const why of filled) countOnce(adjusted, `${why}_read_as_missing`);
     if (read.dateNote) countOnce(adjusted, read.dateNote);
     const year = Number(asOf.slice(0, 4));
     observations.push({
