@@ -100,14 +100,14 @@ async function readTable(sql: string): Promise<Table> {
   }
 }
 
-async function toParquet(csvPath: string, name: string): Promise<string> {
+async function toParquet(csvPath: string, name: string, replace = ''): Promise<string> {
   const path = join(dir, name);
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
     // Typed columns as pandas or R would write them (numbers as DOUBLE/BIGINT, text as text).
     await connection.run(
-      `COPY (SELECT * FROM read_csv('${csvPath}', header = true, nullstr = 'nd')) TO '${path}' (FORMAT parquet)`,
+      `COPY (SELECT * ${replace} FROM read_csv('${csvPath}', header = true, nullstr = 'nd')) TO '${path}' (FORMAT parquet)`,
     );
   } finally {
     connection.closeSync();
@@ -203,6 +203,15 @@ describe('evaluate - GCBD variants that must give the base report', () => {
     [
       'Parquet (typed columns)',
       async () => toParquet(await write('for-parquet.csv', toCsv(gcbd)), 'gcbd.parquet'),
+    ],
+    [
+      'Parquet with Date as a TIMESTAMP (the typed one above holds a DATE)',
+      async () =>
+        toParquet(
+          await write('for-parquet-dates.csv', toCsv(gcbd)),
+          'gcbd-dates.parquet',
+          'REPLACE (CAST(Date AS TIMESTAMP) AS Date)',
+        ),
     ],
   ];
   it.each(variants)('%s', async (_, make) => {
