@@ -45,7 +45,9 @@ local function updateYtd(key, keepFrom, B, thisYear, rows)
   end
   -- 'kf': the oldest day kept. Days before it (and their blocks) are dropped once, when it moves;
   -- a hash without it (written before the blocks existed) gets its blocks built here.
-  local kf = tonumber(redis.call('HGET', key, 'kf') or '')
+  -- 'ld': no stored day is later (a hash written before it had one gets it from its fields).
+  local meta = redis.call('HMGET', key, 'kf', 'ld')
+  local kf, ld = tonumber(meta[1] or ''), tonumber(meta[2] or '')
   if kf == nil then
     local all = redis.call('HGETALL', key)
     local blocks = {}
@@ -67,30 +69,48 @@ local function updateYtd(key, keepFrom, B, thisYear, rows)
     redis.call('HDEL', key, unpack(stale))
     redis.call('HSET', key, 'kf', keepFrom)
   end
+  if ld == nil then
+    ld = -1
+    for _, f in ipairs(redis.call('HKEYS', key)) do
+      local d = tonumber(f)
+      if d and d > ld then ld = d end
+    end
+  end
+  local storedLd = ld
   local touched = {}
   for _, row in ipairs(rows) do
     local day, from, dhw = row[1], row[2], row[3]
     if dhw ~= '' then
       local b, v = math.floor((day - from) / B), tonumber(dhw)
-      local old = tonumber(redis.call('HGET', key, day) or '')
-      redis.call('HSET', key, day, dhw)
-      local top = tonumber(redis.call('HGET', key, blockField(from, b)) or '')
+      local field = blockField(from, b)
+      local now = redis.call('HMGET', key, day, field)
+      local old, top = tonumber(now[1] or ''), tonumber(now[2] or '')
       if top == nil or v > top then
-        redis.call('HSET', key, blockField(from, b), dhw)
-      elseif old ~= nil and old >= top and v < old then
-        -- The block's maximum was lowered: read its days again (once per block, below).
-        touched[from .. ':' .. b] = {from, b}
+        redis.call('HSET', key, day, dhw, field, dhw)
+      else
+        redis.call('HSET', key, day, dhw)
+        if old ~= nil and old >= top and v < old then
+          -- The block's maximum was lowered: read its days again (once per block, below).
+          touched[from .. ':' .. b] = {from, b}
+        end
       end
+      if day > ld then ld = day end
     end
   end
   for _, fb in pairs(touched) do setBlock(fb[1], fb[2]) end
+  if ld ~= storedLd then redis.call('HSET', key, 'ld', ld) end
   local out = {}
   for _, row in ipairs(rows) do
     local day, from = row[1], row[2]
     local b = math.floor((day - from) / B)
     local fields = {}
-    for j = 0, b - 1 do fields[#fields + 1] = blockField(from, j) end
-    for d = from + B * b, day do fields[#fields + 1] = d end
+    if day >= ld then
+      -- No stored day after this one: its block's maximum is the maximum up to it.
+      for j = 0, b do fields[#fields + 1] = blockField(from, j) end
+    else
+      for j = 0, b - 1 do fields[#fields + 1] = blockField(from, j) end
+      for d = from + B * b, day do fields[#fields + 1] = d end
+    end
     out[#out + 1] = maxOf(redis.call('HMGET', key, unpack(fields))) or ''
   end
   return out

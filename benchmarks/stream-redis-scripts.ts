@@ -1,0 +1,151 @@
+/**
+ * Redis CPU of the stream processor's scripts per live batch, on a private Redis: 150 readings
+ * over 100 sites (a 5,000/s batch), the event state (one call per batch) and the feature write
+ * with the year-to-date DHW folded in (ours: one call per batch, `createRedisFeatureWriter`)
+ * vs the two-step write (baseline: `createDhwYearToDate`, one script per site, then the online
+ * write), which other online stores use; the event state's call beside them. Redis CPU from INFO cpu around each call, so the
+ * numbers hold on a busy machine better than wall times do; wall times are printed too.
+ *
+ * Run: node_modules/.bin/tsx benchmarks/stream-redis-scripts.ts [--batches 300]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { dayEndIso, FEATURE_SET_VERSION, Secret, startRedis } from '@reefguard/core';
+import {
+  connectRedis,
+  createDhwYearToDate,
+  createEventState,
+  createFeatureWriter,
+  createOnlineStore,
+  createRedisFeatureWriter,
+  type FeatureRow,
+  type FeatureWriter,
+  type OnlineItem,
+  STREAM_FEATURES,
+  type StateReading,
+} from '@reefguard/stream-processor';
+
+const SITES = 100;
+const PER_BATCH = 150;
+const WARMUP = 20;
+
+const { values: flags } = parseArgs({ options: { batches: { type: 'string', default: '300' } } });
+const batches = Number(flags.batches);
+if (!Number.isInteger(batches) || batches <= WARMUP) {
+  throw new RangeError(`--batches: "${flags.batches}" is not a whole number above ${WARMUP}`);
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'stream-redis-'));
+const server = await startRedis({ dataDir: dir });
+const redis = await connectRedis(new Secret(server.url));
+const cpuMicros = async () => {
+  const info = await redis.info('cpu');
+  const field = (name: string) =>
+    Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
+};
+
+/** Live batches through the event state and `writer`; mean Redis CPU and wall ms per batch. */
+async function run(name: string, makeWriter: (prefix: string) => FeatureWriter) {
+  const prefix = `bench:${name}:`;
+  const state = createEventState({ redis, prefix });
+  const writer = makeWriter(prefix);
+  let observedMs = Date.parse('2024-02-01T00:00:00Z');
+  let n = 0;
+  const sums = { stateCpu: 0, writeCpu: 0, stateWall: 0, writeWall: 0 };
+  for (let b = 0; b < batches; b++) {
+    const bySite = new Map<string, StateReading[]>();
+    for (let i = 0; i < PER_BATCH; i++, n++) {
+      const site = `site-${n % SITES}`;
+      observedMs += 200;
+      const list = bySite.get(site) ?? [];
+      list.push({
+        id: `${site}-buoy/${observedMs}`,
+        observedMs,
+        kind: 'w',
+        value: 27 + (n % 30) / 10,
+      });
+      bySite.set(site, list);
+    }
+    const c0 = await cpuMicros();
+    const w0 = performance.now();
+    const applied = await state.apply(bySite);
+    const w1 = performance.now();
+    const c1 = await cpuMicros();
+    const rows: FeatureRow[] = [];
+    const online: OnlineItem[] = [];
+    for (const [site, { window }] of applied) {
+      // The processor's vector (every stream feature), DHW rising through the season.
+      const values: FeatureRow['values'] = {};
+      STREAM_FEATURES.forEach((f, k) => {
+        values[f] = 20 + k + (b % 13) / 10;
+      });
+      values.dhw = (b % 40) / 10;
+      values.dhw_max_ytd = null;
+      rows.push({ siteId: site, day: window.lastDay, ingestedMs: observedMs, values });
+      online.push({
+        seq: window.seq,
+        vector: {
+          schema_version: 1,
+          site_id: site,
+          as_of: dayEndIso(window.lastDay),
+          computed_at: new Date(observedMs).toISOString(),
+          feature_set_version: FEATURE_SET_VERSION,
+          values,
+        },
+      });
+    }
+    const w2 = performance.now();
+    await writer.write(rows, online);
+    const w3 = performance.now();
+    const c2 = await cpuMicros();
+    if (b < WARMUP) continue;
+    sums.stateCpu += c1 - c0;
+    sums.writeCpu += c2 - c1;
+    sums.stateWall += w1 - w0;
+    sums.writeWall += w3 - w2;
+  }
+  const m = batches - WARMUP;
+  return {
+    stateCpuMs: sums.stateCpu / m / 1000,
+    writeCpuMs: sums.writeCpu / m / 1000,
+    stateWallMs: sums.stateWall / m,
+    writeWallMs: sums.writeWall / m,
+  };
+}
+
+try {
+  console.log(`load average at start ${loadavg()[0]?.toFixed(1)} (2 shared cores)`);
+  const baseline = await run('two-step', (prefix) =>
+    createFeatureWriter(
+      createOnlineStore({ redis, keyOf: (s) => `${prefix}features:${s}` }),
+      createDhwYearToDate({ redis, prefix }),
+    ),
+  );
+  const ours = await run('one-call', (prefix) =>
+    createRedisFeatureWriter({ redis, ytdPrefix: prefix, keyOf: (s) => `${prefix}features:${s}` }),
+  );
+  const row = (label: string, a: number, b: number) =>
+    console.log(
+      `${label.padEnd(44)} ${a.toFixed(2).padStart(8)} ${b.toFixed(2).padStart(10)} ${(b / a).toFixed(2).padStart(7)}x`,
+    );
+  console.log(
+    `per batch of ${PER_BATCH} readings over ${SITES} sites, ${batches - WARMUP} batches`,
+  );
+  console.log(
+    `${'ms per batch'.padEnd(44)} ${'ours'.padStart(8)} ${'baseline'.padStart(10)}   ratio`,
+  );
+  row('feature write (+ year-to-date DHW), Redis CPU', ours.writeCpuMs, baseline.writeCpuMs);
+  row('feature write (+ year-to-date DHW), wall', ours.writeWallMs, baseline.writeWallMs);
+  // The same event-state call in both runs: its cost beside the write's.
+  console.log(
+    `event state (one call per batch), Redis CPU ${ours.stateCpuMs.toFixed(2)} ms, wall ${ours.stateWallMs.toFixed(2)} ms`,
+  );
+  console.log(`load average at end ${loadavg()[0]?.toFixed(1)}`);
+} finally {
+  await redis.quit();
+  await server.stop();
+  await rm(dir, { recursive: true, force: true });
+}
