@@ -304,6 +304,15 @@ describe('evaluate - GCBD variants that leave rows out, each counted under its r
     expectCounted(report, 'invalid_label', gcbd.rows.filter((_, i) => i % 13 === 0).length);
   });
 
+  it('the same TSA_DHW on every row: scored, with a warning that nothing can rank them', async () => {
+    const table = setCells(gcbd, 'TSA_DHW', () => '0');
+    const report = await evaluate(await write('flat-dhw.csv', toCsv(table)));
+    expect(report.model.auroc).toBe(0.5);
+    expect(report.warnings).toEqual([
+      'every scored row has the same DHW (0 degC-weeks): neither the model nor the CRW baseline can rank them by heat stress',
+    ]);
+  });
+
   it('TSA_DHW missing in every row: refused, naming the column', async () => {
     const table = setCells(gcbd, 'TSA_DHW', () => 'nd');
     const attempt = evaluate(await write('no-dhw-at-all.csv', toCsv(table)));

@@ -45,6 +45,8 @@ const FLATTENED = join(ROOT, 'test/fixtures/models/flattened-a08adae');
 const GCBD = join(DATA_DIR, 'gcbd_reefcheck_1998_2015.parquet');
 const AERIAL = join(DATA_DIR, 'gbr_aerial_bleaching_1998_2002.parquet');
 const DHW = join(DATA_DIR, 'gbr_dhw_annual_max_1985_2017.parquet');
+/** Each test starts the CLI as its own process (tsx from sources): ~4-12 s, more under load. */
+const COMMAND_TIMEOUT_MS = 90_000;
 /** Every 3rd GBR pixel: ~5,300 reefs, the whole coast. */
 const GBR_STEP = 3;
 
@@ -140,59 +142,73 @@ afterAll(async () => {
 });
 
 describe('trainer -> evaluate: the shipped-data model on later-year files (champion alias)', () => {
-  it('GCBD surveys of 2016-2020: one JSON object on stdout, ranked by heat stress at least as well as DHW', async () => {
-    // Independent truth: each survey once (site to 4 decimals, date, depth, percent), with
-    // a TSA_DHW value and a label in 0-100; label = >= 10 % bleached.
-    const truth = await query(
-      `SELECT TSA_DHW AS dhw, CAST(Average_Bleaching >= 10 AS INTEGER) AS label FROM (
+  it(
+    'GCBD surveys of 2016-2020: one JSON object on stdout, ranked by heat stress at least as well as DHW',
+    async () => {
+      // Independent truth: each survey once (site to 4 decimals, date, depth, percent), with
+      // a TSA_DHW value and a label in 0-100; label = >= 10 % bleached.
+      const truth = await query(
+        `SELECT TSA_DHW AS dhw, CAST(Average_Bleaching >= 10 AS INTEGER) AS label FROM (
          SELECT *, row_number() OVER (PARTITION BY round(Latitude_Degrees, 4),
            round(Longitude_Degrees, 4), Date, Depth, Average_Bleaching ORDER BY ID) AS copy
          FROM later WHERE Average_Bleaching BETWEEN 0 AND 100)
        WHERE copy = 1 AND TSA_DHW IS NOT NULL`,
-    );
-    const dhw = truth.map((r) => Number(r.dhw));
-    const labels = truth.map((r) => Number(r.label));
-    const dhwAuroc = aurocByPairs(dhw, labels);
-    // DHW does rank these surveys: a constant (0.5) cannot pass the check below.
-    expect(dhwAuroc).toBeGreaterThan(0.55);
+      );
+      const dhw = truth.map((r) => Number(r.dhw));
+      const labels = truth.map((r) => Number(r.label));
+      const dhwAuroc = aurocByPairs(dhw, labels);
+      // DHW does rank these surveys: a constant (0.5) cannot pass the check below.
+      expect(dhwAuroc).toBeGreaterThan(0.55);
 
-    const { report, stderr } = await evaluateCommand(files.gcbd);
-    expect(report).toMatchObject({ n: truth.length, positives: labels.reduce((a, b) => a + b) });
-    expect(report.events.map((e) => e.event)).toEqual([
-      'gcbd-2016',
-      'gcbd-2017',
-      'gcbd-2018',
-      'gcbd-2019',
-      'gcbd-2020',
-    ]);
-    expectRanksAtLeastAsWellAsDhw(report, dhwAuroc);
-    expect(report.excluded).toEqual({ no_dhw: 4, not_surveyed: 0, duplicate: 28 });
-    // Progress goes to stderr only.
-    expect(stderr).toMatch(/^evaluate: scoring 8452 rows with model 1/m);
-  });
+      const { report, stderr } = await evaluateCommand(files.gcbd);
+      expect(report).toMatchObject({ n: truth.length, positives: labels.reduce((a, b) => a + b) });
+      expect(report.events.map((e) => e.event)).toEqual([
+        'gcbd-2016',
+        'gcbd-2017',
+        'gcbd-2018',
+        'gcbd-2019',
+        'gcbd-2020',
+      ]);
+      expectRanksAtLeastAsWellAsDhw(report, dhwAuroc);
+      expect(report.excluded).toEqual({ no_dhw: 4, not_surveyed: 0, duplicate: 28 });
+      // Progress goes to stderr only.
+      expect(stderr).toMatch(/^evaluate: scoring 8452 rows with model 1/m);
+    },
+    COMMAND_TIMEOUT_MS,
+  );
 
-  it('GBR aerial bleach_2016: the 2016 products, ranked by heat stress at least as well as DHW', async () => {
-    const truth = await query(
-      `SELECT d.annMaxDHW_2016 AS dhw, CAST(a.bleach_1998 >= 2 AS INTEGER) AS label
+  it(
+    'GBR aerial bleach_2016: the 2016 products, ranked by heat stress at least as well as DHW',
+    async () => {
+      const truth = await query(
+        `SELECT d.annMaxDHW_2016 AS dhw, CAST(a.bleach_1998 >= 2 AS INTEGER) AS label
        FROM read_parquet('${AERIAL}') a JOIN read_parquet('${DHW}') d USING (PIXEL_ID)
        WHERE a.PIXEL_ID % ${GBR_STEP} = 0`,
-    );
-    const dhw = truth.map((r) => Number(r.dhw));
-    const labels = truth.map((r) => Number(r.label));
-    const { report } = await evaluateCommand(files.gbr);
-    expect(report).toMatchObject({ n: truth.length, positives: labels.reduce((a, b) => a + b) });
-    expect(report.events.map((e) => e.event)).toEqual(['gbr-2016']);
-    expectRanksAtLeastAsWellAsDhw(report, aurocByPairs(dhw, labels));
-  });
+      );
+      const dhw = truth.map((r) => Number(r.dhw));
+      const labels = truth.map((r) => Number(r.label));
+      const { report } = await evaluateCommand(files.gbr);
+      expect(report).toMatchObject({ n: truth.length, positives: labels.reduce((a, b) => a + b) });
+      expect(report.events.map((e) => e.event)).toEqual(['gbr-2016']);
+      expectRanksAtLeastAsWellAsDhw(report, aurocByPairs(dhw, labels));
+    },
+    COMMAND_TIMEOUT_MS,
+  );
 
-  it('the check catches the flattened earlier model: one risk for every survey, a warning', async () => {
-    const { report } = await evaluateCommand(files.gcbd, FLATTENED);
-    // Its ranking is float noise on rows it trained on (AUROC 0.69 here, 0.4995 on 397 rows
-    // re-dated to 2019): the AUROC alone would not catch it, the spread and warning do.
-    expect(report.reliability.filter((bin) => bin.n > 0)).toHaveLength(1);
-    expect(report.warnings[0]).toMatch(/gave all 8452 rows the same risk \(0\.1754 to 0\.1754\)/);
-    expect(() =>
-      expectRanksAtLeastAsWellAsDhw(report, report.crw_baseline.auroc as number),
-    ).toThrow();
-  });
+  it(
+    'the check catches the flattened earlier model: one risk for every survey, a warning',
+    async () => {
+      const { report } = await evaluateCommand(files.gcbd, FLATTENED);
+      // Its ranking is float noise on rows it trained on (AUROC 0.69 here, 0.4995 on 397 rows
+      // re-dated to 2019): the AUROC alone would not catch it, the spread and warning do.
+      expect(report.reliability.filter((bin) => bin.n > 0)).toHaveLength(1);
+      expect(report.warnings[0]).toMatch(
+        /gave all 8452 rows the same risk \(0\.1754 to 0\.1754\) although their DHW ranges/,
+      );
+      expect(() =>
+        expectRanksAtLeastAsWellAsDhw(report, report.crw_baseline.auroc as number),
+      ).toThrow();
+    },
+    COMMAND_TIMEOUT_MS,
+  );
 });

@@ -111,17 +111,31 @@ const MIN_RISK_SPREAD = 1e-3;
  * What the numbers cannot say: a model whose risk does not vary over the rows ranks nothing,
  * and rows of one class have no AUROC at all.
  */
-function warningsFor(risk: Float32Array, labels: Uint8Array, version: string): string[] {
+function warningsFor(
+  risk: Float32Array,
+  dhw: Float64Array,
+  labels: Uint8Array,
+  version: string,
+): string[] {
   const warnings: string[] = [];
-  let lowest = Number.POSITIVE_INFINITY;
-  let highest = Number.NEGATIVE_INFINITY;
-  for (const p of risk) {
-    lowest = Math.min(lowest, p);
-    highest = Math.max(highest, p);
-  }
-  if (risk.length > 1 && highest - lowest < MIN_RISK_SPREAD) {
+  const range = (values: Float32Array | Float64Array) => {
+    let lowest = Number.POSITIVE_INFINITY;
+    let highest = Number.NEGATIVE_INFINITY;
+    for (const v of values) {
+      lowest = Math.min(lowest, v);
+      highest = Math.max(highest, v);
+    }
+    return [lowest, highest] as const;
+  };
+  const [lowest, highest] = range(risk);
+  const [dhwLowest, dhwHighest] = range(dhw);
+  if (risk.length > 1 && dhwHighest === dhwLowest) {
     warnings.push(
-      `model ${version} gave all ${risk.length} rows the same risk (${lowest.toFixed(4)} to ${highest.toFixed(4)}): its AUROC and F1 say nothing about these sites; retrain it with the current trainer (./reefguard train)`,
+      `every scored row has the same DHW (${dhwLowest} degC-weeks): neither the model nor the CRW baseline can rank them by heat stress`,
+    );
+  } else if (risk.length > 1 && highest - lowest < MIN_RISK_SPREAD) {
+    warnings.push(
+      `model ${version} gave all ${risk.length} rows the same risk (${lowest.toFixed(4)} to ${highest.toFixed(4)}) although their DHW ranges from ${dhwLowest} to ${dhwHighest}: its AUROC and F1 say nothing about these sites; retrain it with the current trainer (./reefguard train)`,
     );
   }
   const positives = labels.reduce((sum, y) => sum + y, 0);
@@ -281,7 +295,7 @@ export async function evaluateObservations(options: EvaluateOptions): Promise<Ev
       observations: options.observationPaths,
       ...countReasons(set, set.rows.length - n),
       adjusted: { ...set.adjusted },
-      warnings: warningsFor(risk, labels, card.version),
+      warnings: warningsFor(risk, dhw, labels, card.version),
     };
   } finally {
     await model.close();
