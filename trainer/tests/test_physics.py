@@ -119,3 +119,23 @@ def test_card_names_the_unit_each_learned_member_loses_most() -> None:
         {"member": "vit", "weight": 1.0, "events": {"a": -0.05, "b": 0.3}},
     ]
     assert worst_units(evidence) == "xgboost at w 0.3: -0.200 on a/b0; vit at w 1: -0.050 on a"
+
+
+def test_calibration_never_flattens_risk_to_one_value_when_labels_ignore_heat() -> None:
+    """A model from an earlier trainer scored every GCBD survey 0.1754: its Platt slope had
+    collapsed to 1e-6 on rows whose labels did not follow its margin. Calibration now keeps a
+    floor, so risk still ranks by DHW and spreads over more than the noise of float32."""
+    rng = np.random.default_rng(6)
+    n = 4000
+    dhw = rng.gamma(2.0, 2.0, n)
+    y = (rng.uniform(size=n) < 0.15).astype(int)  # bleaching independent of heat stress
+    groups = np.where(np.arange(n) < n // 2, "a", "b")
+    prior = baselines.prior_margin(baselines.PhysicsPrior(-1.8, 0.15), dhw)
+    zeros = np.zeros(n, np.float32)
+    combiner = fit_combiner(prior, np.full(n, 0.5), zeros, y, groups)
+    assert combiner.physics_only
+    assert combiner.slope >= 0.05
+    risk = predict_ensemble(combiner, prior, np.full(n, 0.5), zeros)
+    assert float(risk.max() - risk.min()) > 0.01
+    order = np.argsort(dhw)
+    assert np.all(np.diff(risk[order]) >= 0)  # more heat never lowers risk
