@@ -274,6 +274,14 @@ describe('evaluate - GCBD variants that leave rows out, each counted under its r
     });
   });
 
+  it('empty lines a spreadsheet leaves (,,,,): empty_row', async () => {
+    const blank = gcbd.header.map(() => '');
+    const table = { header: gcbd.header, rows: [...gcbd.rows, blank, blank, blank] };
+    const report = await evaluate(await write('trailing.csv', toCsv(table)));
+    expect(report.n).toBe(gcbdBase.n);
+    expect(report.excluded).toEqual({ ...gcbdBase.excluded, empty_row: 3 });
+  });
+
   it('TSA_DHW nd: no_dhw (the baseline cannot rank a row without heat stress)', async () => {
     const scored = gcbd.rows.filter((r) => r[column(gcbd, 'TSA_DHW')] !== 'nd');
     const table = setCells(gcbd, 'TSA_DHW', () => 'nd', every(5));

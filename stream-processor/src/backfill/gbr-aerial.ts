@@ -1,6 +1,7 @@
 import type { GbrContext } from './gbr-context.js';
 import {
   countOnce,
+  isEmptyRow,
   type Observation,
   type ParsedObservations,
   parseNumber,
@@ -50,6 +51,10 @@ export function parseGbrAerial(table: ObservationTable, context: GbrContext): Pa
 
   table.rows.forEach((cells, i) => {
     const row = i + 1;
+    if (isEmptyRow(cells)) {
+      countOnce(skipped, 'empty_row');
+      return;
+    }
     const quarantine = (column: string, reason: string, value: string | null): void => {
       quarantined.push({ path: table.path, row, column, reason, value });
     };

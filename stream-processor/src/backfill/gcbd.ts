@@ -1,6 +1,7 @@
 import { type FeatureName, InputFormatError } from '@reefguard/core';
 import {
   countOnce,
+  isEmptyRow,
   type Observation,
   type ParsedObservations,
   parseNumber,
@@ -177,6 +178,10 @@ export function parseGcbd(table: ObservationTable): ParsedObservations {
 
   table.rows.forEach((cells, i) => {
     const row = i + 1;
+    if (isEmptyRow(cells)) {
+      countOnce(skipped, 'empty_row');
+      return;
+    }
     const read = readGcbdRow((name) => cell(cells, name));
     if ('reason' in read) {
       quarantined.push({ path: table.path, row, ...read, value: cell(cells, read.column) });

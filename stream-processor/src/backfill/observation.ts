@@ -54,6 +54,11 @@ export function countOnce(counts: Record<string, number>, key: string): void {
 /** Values the files use for "missing". */
 const MISSING = new Set(['', 'na', 'nan', 'nd', 'null', 'none']);
 
+/** A row with no value in any cell (a spreadsheet's trailing `,,,,` line): skipped, counted. */
+export function isEmptyRow(cells: readonly (string | null)[]): boolean {
+  return cells.every((cell) => cell === null || cell.trim() === '');
+}
+
 /** A cell as a number, `null` when missing, `NaN` when present but not a number. */
 export function parseNumber(value: string | null | undefined): number | null {
   if (value === null || value === undefined) return null;

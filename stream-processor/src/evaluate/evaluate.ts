@@ -59,8 +59,9 @@ export interface EvaluationReport {
   /**
    * Every observation not scored, counted per reason: each quarantine reason of the readers
    * (`missing_label`, `invalid_date`, `no_reef_pixel_within_tolerance`, `duplicate`, ...),
-   * `no_dhw` (no heat stress for the baseline to rank) and `not_surveyed` (a blank GBR
-   * category). `no_dhw` and `not_surveyed` are always present.
+   * `no_dhw` (no heat stress for the baseline to rank), `not_surveyed` (a blank GBR
+   * category) and `empty_row` (no value in any cell). `no_dhw` and `not_surveyed` are always
+   * present.
    */
   readonly excluded: Readonly<Record<string, number>>;
   /** Up to EXAMPLES_PER_REASON quarantined rows per reason: file, 1-based row, column, value. */
@@ -87,10 +88,8 @@ function countReasons(
   set: BuiltTrainingSet,
   noDhw: number,
 ): Pick<EvaluationReport, 'excluded' | 'excluded_examples'> {
-  const excluded: Record<string, number> = {
-    no_dhw: noDhw,
-    not_surveyed: set.skipped.not_surveyed ?? 0,
-  };
+  // Skipped cells and rows (blank categories, empty lines) are exclusions too.
+  const excluded: Record<string, number> = { no_dhw: noDhw, not_surveyed: 0, ...set.skipped };
   const examples: Record<string, QuarantinedRow[]> = {};
   for (const row of set.quarantined) {
     excluded[row.reason] = (excluded[row.reason] ?? 0) + 1;
