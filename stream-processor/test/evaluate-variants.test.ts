@@ -9,6 +9,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { InputFormatError } from '@reefguard/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -197,6 +198,14 @@ describe('evaluate - GCBD variants that must give the base report', () => {
     ],
     ['columns in reverse order', () => write('reversed.csv', toCsv(reverse()))],
     [
+      'gzip-compressed CSV (.csv.gz)',
+      async () => {
+        const path = join(dir, 'gcbd.csv.gz');
+        await writeFile(path, gzipSync(toCsv(gcbd)));
+        return path;
+      },
+    ],
+    [
       'lower-case header names',
       () => write('lower.csv', toCsv({ ...gcbd, header: gcbd.header.map((h) => h.toLowerCase()) })),
     ],
@@ -344,6 +353,12 @@ describe('evaluate - GCBD variants that leave rows out, each counted under its r
     const table = setCells(gcbd, 'TSA_DHW', () => 'high', every(8));
     const report = await evaluate(await write('dhw-word.csv', toCsv(table)));
     expectCounted(report, 'not_a_number', gcbd.rows.filter((_, i) => i % 8 === 0).length);
+  });
+
+  it('a spreadsheet or text file by another extension: refused, naming the accepted ones', async () => {
+    const attempt = evaluate(await write('gcbd.xlsx', toCsv(gcbd)));
+    await expect(attempt).rejects.toThrow(InputFormatError);
+    await expect(attempt).rejects.toThrow(/are \.csv, \.csv\.gz or \.parquet \(found \.xlsx\)/);
   });
 
   it('the Average_Bleaching column missing: refused, naming the column', async () => {

@@ -68,11 +68,14 @@ export async function readObservationTable(
   connection: DuckDBConnection,
   path: string,
 ): Promise<ObservationTable> {
-  const extension = extname(path).toLowerCase();
-  if (extension !== '.csv' && extension !== '.parquet') {
-    throw new InputFormatError(`${path}: observation files are .csv or .parquet`);
+  // DuckDB reads gzip-compressed CSV by its extension, as archives ship survey tables.
+  const name = path.toLowerCase();
+  const format = /\.csv(\.gz)?$/.test(name) ? 'csv' : name.endsWith('.parquet') ? 'parquet' : null;
+  if (format === null) {
+    throw new InputFormatError(
+      `${path}: observation files are .csv, .csv.gz or .parquet (found ${extname(path) || 'no extension'})`,
+    );
   }
-  const format = extension === '.csv' ? 'csv' : 'parquet';
   const from = readerSql(path, format);
   try {
     const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${from}`);
