@@ -134,7 +134,7 @@ function warningsFor(
     );
   } else if (risk.length > 1 && highest - lowest < MIN_RISK_SPREAD) {
     warnings.push(
-      `model ${version} gave all ${risk.length} rows the same risk (${lowest.toFixed(4)} to ${highest.toFixed(4)}) although their DHW ranges from ${dhwLowest} to ${dhwHighest}: its AUROC and F1 say nothing about these sites; retrain it with the current trainer (./reefguard train)`,
+      `model ${version} gave all ${risk.length} rows the same risk (${lowest.toFixed(4)} to ${highest.toFixed(4)}) although their DHW ranges from ${dhwLowest} to ${dhwHighest}: its AUROC and F1 say nothing about these sites; train one with the current trainer (./reefguard train) and evaluate it with --model VERSION (./reefguard promote moves the champion alias)`,
     );
   }
   const positives = labels.reduce((sum, y) => sum + y, 0);
