@@ -16,9 +16,10 @@ import {
 const USAGE = `usage: ./reefguard evaluate --observations PATH [--model VERSION|ALIAS|DIR] [--json] [--html FILE]
 
 Builds the features of the observations (a GBR aerial file with bleach_YYYY columns, or GCBD
-survey rows; CSV or Parquet; any year) from the product's own data exactly as
+survey rows; CSV, CSV.gz or Parquet; any year) from the product's own data exactly as
 'features export' does, runs the exported ONNX model and reports it next to the CRW
-baseline (Alert Level 1, DHW >= 4) on the same rows.
+baseline (Alert Level 1, DHW >= 4) on the same rows. Rows not scored are counted per reason
+('excluded', with examples); progress and warnings go to stderr.
 
   --observations PATH  observation file; repeat for several
   --model REF          model version, alias or folder (default: the champion alias of
