@@ -5,25 +5,44 @@
  * DuckDB), then the CRW DHW recomputed from the ingested samples is compared with the shipped
  * annual maximum DHW per pixel. Goal: replay + ingest under 2 minutes; DHW within 10 %.
  *
- * Run: node_modules/.bin/tsx benchmarks/stream-replay.ts [YEAR]
+ * Prints where the time goes (calibration, writing files, HTTP fetch, HDF5 decode, sampling,
+ * DuckDB store, DHW check), CPU seconds of the process (all its threads, DuckDB's included) and
+ * the load average, since the machine may be shared. `--sequential` ingests as the first build
+ * did (one file at a time, one store call per day) for an A/B comparison in the same run.
+ *
+ * Run: node_modules/.bin/tsx benchmarks/stream-replay.ts [YEAR] [--sequential] [--days-per-commit N]
  */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { computeHeatStress } from '@reefguard/core';
 import {
   createFetcher,
+  emptyIngestTimings,
+  type IngestTimings,
   ingestModisDays,
   loadReplayPixels,
   openOfflineStore,
+  type ReplayPixel,
+  type ReplayTimings,
   writeReplaySeason,
 } from '@reefguard/stream-processor';
 
 const GOAL_S = 120;
-const year = Number(process.argv[2] ?? 2016);
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    sequential: { type: 'boolean', default: false },
+    'days-per-commit': { type: 'string' },
+  },
+});
+const year = Number(positionals[0] ?? 2016);
+const daysPerCommit =
+  values['days-per-commit'] === undefined ? undefined : Number(values['days-per-commit']);
 const root = resolve(import.meta.dirname, '..');
 const dir = await mkdtemp(join(tmpdir(), 'stream-replay-'));
 const server = createServer((req, res) => {
@@ -33,24 +52,81 @@ const server = createServer((req, res) => {
     .pipe(res);
 });
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-try {
-  const pixels = await loadReplayPixels(join(root, 'data/sample'), year);
-  const t0 = performance.now();
-  const season = await writeReplaySeason(pixels, year, join(dir, 'files'));
-  const t1 = performance.now();
-  const offline = await openOfflineStore(join(dir, 'ingest.duckdb'));
-  const port = (server.address() as AddressInfo).port;
-  const summary = await ingestModisDays(season.days, {
-    fetcher: createFetcher({ baseUrl: `http://127.0.0.1:${port}/` }),
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+const cpuS = (from: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / 1e6;
+};
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function ingest(
+  pixels: readonly ReplayPixel[],
+  days: readonly number[],
+  path: string,
+  sequential: boolean,
+) {
+  const offline = await openOfflineStore(path);
+  const timings = emptyIngestTimings();
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  let reported = 0;
+  const summary = await ingestModisDays(days, {
+    fetcher: createFetcher({
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    }),
     sites: pixels.map((p) => ({ ...p, mmmC: p.minC + p.rangeC, monthlyMeanC: [] })),
     offline,
+    timings,
+    ...(sequential
+      ? { prefetch: 0, daysPerCommit: 1, overlapStores: false }
+      : daysPerCommit
+        ? { daysPerCommit }
+        : {}),
+    onProgress: (sofar) => {
+      if (sofar.files >= reported + 38 || sofar.files === days.length) {
+        reported = sofar.files;
+        console.log(
+          `  ingest${sequential ? ' --sequential' : ''}: ${sofar.files}/${days.length} files, ${s(performance.now() - started)}`,
+        );
+      }
+    },
   });
-  const t2 = performance.now();
+  return { offline, summary, timings, ms: performance.now() - started, cpuS: cpuS(cpu) };
+}
+
+const phaseLines = (t: IngestTimings) => [
+  `    HTTP fetch (sum of request times, overlapped): ${s(t.fetchMs)}`,
+  `    gunzip + HDF5 decode      : ${s(t.decodeMs)}`,
+  `    sampling at the pixels    : ${s(t.sampleMs)}`,
+  `    DuckDB store (appender + INSERT OR IGNORE, overlapped): ${s(t.storeMs)}`,
+];
+
+try {
+  console.log(`load average at start: ${load()} (machine may be shared, 2 cores)`);
+  const pixels = await loadReplayPixels(join(root, 'data/sample'), year);
+  const replayTimings: ReplayTimings = { calibrateMs: 0, writeMs: 0 };
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const season = await writeReplaySeason(pixels, year, join(dir, 'files'), {
+    timings: replayTimings,
+    onProgress: (written, of) => {
+      if (written % 38 === 0 || written === of) console.log(`  replay: ${written}/${of} files`);
+    },
+  });
+  const replayMs = performance.now() - t0;
+  const replayCpuS = cpuS(cpu0);
+  const ours = await ingest(pixels, season.days, join(dir, 'ingest.duckdb'), false);
+  const total = (replayMs + ours.ms) / 1000;
+
   // DHW recomputed from what was ingested, pixel by pixel.
-  const rows = await offline.query(
+  const t3 = performance.now();
+  const rows = await ours.offline.query(
     `SELECT site_id, floor(epoch(observed_at) / 86400)::INT AS day, value FROM satellite_samples`,
   );
-  await offline.close();
+  await ours.offline.close();
   const index = new Map(pixels.map((p, i) => [p.siteId, i]));
   const n = pixels.length;
   const sst = new Float32Array(season.days.length * n).fill(Number.NaN);
@@ -81,20 +157,37 @@ try {
       stressedWithin += ok ? 1 : 0;
     }
   });
-  const total = (t2 - t0) / 1000;
+  const checkMs = performance.now() - t3;
+
+  const baseline = values.sequential
+    ? await ingest(pixels, season.days, join(dir, 'sequential.duckdb'), true)
+    : null;
+  await baseline?.offline.close();
+
+  console.log(`season ${year}: ${season.files.length} daily files, ${n} reef pixels`);
   console.log(
-    `season ${year}: ${season.files.length} daily files, ${n} reef pixels (machine shared, 2 cores)`,
+    `  replay: ${s(replayMs)} wall, ${replayCpuS.toFixed(1)} CPU s`,
+    `\n    heatwave calibration      : ${s(replayTimings.calibrateMs)}`,
+    `\n    writing files (h5wasm)    : ${s(replayTimings.writeMs)}`,
   );
-  console.log(`  replay (calibrate + write) : ${((t1 - t0) / 1000).toFixed(1)} s`);
   console.log(
-    `  ingest (HTTP, read, sample, DuckDB): ${((t2 - t1) / 1000).toFixed(1)} s, ${summary.samples} samples`,
+    `  ingest: ${s(ours.ms)} wall, ${ours.cpuS.toFixed(1)} CPU s, ${ours.summary.samples} samples`,
   );
+  for (const line of phaseLines(ours.timings)) console.log(line);
+  if (baseline) {
+    console.log(
+      `  ingest --sequential (one file at a time, one store per day): ${s(baseline.ms)} wall, ${baseline.cpuS.toFixed(1)} CPU s, ${baseline.summary.samples} samples: ours ${(baseline.ms / ours.ms).toFixed(2)}x faster`,
+    );
+    for (const line of phaseLines(baseline.timings)) console.log(line);
+  }
+  console.log(`  DHW check (query + recompute, not in the total): ${s(checkMs)}`);
   console.log(
     `  total ${total.toFixed(1)} s vs goal ${GOAL_S} s: ratio ${(GOAL_S / total).toFixed(2)}x`,
   );
   console.log(
     `  annual max DHW within 10 %: ${within}/${n} pixels; ${stressedWithin}/${stressed} with shipped DHW >= 1`,
   );
+  console.log(`load average at end: ${load()}`);
 } finally {
   server.close();
   await rm(dir, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 import {
+  h5wasmScratchPath,
   InputFormatError,
   loadH5wasm,
   readNetcdfSst,
@@ -40,7 +41,6 @@ export interface CrwGrid {
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46];
 const NETCDF3_SIGNATURE = [0x43, 0x44, 0x46]; // "CDF"
-let fileCounter = 0;
 
 const startsWith = (bytes: Uint8Array, signature: number[]) =>
   bytes.length >= signature.length && signature.every((b, i) => bytes[i] === b);
@@ -98,7 +98,7 @@ const TIME_UNIT_MS: Record<string, number> = {
 async function readNetcdf4(bytes: Uint8Array, name: string): Promise<CrwGrid> {
   const h5wasm = await loadH5wasm();
   const { FS } = await h5wasm.ready;
-  const path = `/crw-${process.pid}-${fileCounter++}.nc`;
+  const path = h5wasmScratchPath('crw');
   FS.writeFile(path, bytes);
   let file: InstanceType<typeof h5wasm.File> | null = null;
   try {
@@ -275,7 +275,7 @@ export async function writeCrwDailyNetcdf4(
 ): Promise<Uint8Array> {
   const h5wasm = await loadH5wasm();
   const { FS } = await h5wasm.ready;
-  const path = `/crw-out-${process.pid}-${fileCounter++}.nc`;
+  const path = h5wasmScratchPath('crw-out');
   const file = new h5wasm.File(path, 'w');
   try {
     const n = grid.lat.length * grid.lon.length;

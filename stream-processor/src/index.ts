@@ -26,6 +26,7 @@ export * from './processor.js';
 export * from './quarantine.js';
 export * from './replay.js';
 export * from './replay-sentinel2.js';
+export * from './replay-writer.js';
 export * from './satellite-features.js';
 export * from './satellite-ingest.js';
 export * from './sentinel2-ingest.js';

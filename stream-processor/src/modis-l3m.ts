@@ -1,4 +1,9 @@
-import { InputFormatError, loadH5wasm, type SatelliteObservation } from '@reefguard/core';
+import {
+  h5wasmScratchPath,
+  InputFormatError,
+  loadH5wasm,
+  type SatelliteObservation,
+} from '@reefguard/core';
 import type { QuarantineReason } from './quarantine.js';
 import type { SiteProfile } from './sites.js';
 
@@ -29,12 +34,45 @@ export class SatelliteFileError extends InputFormatError {
   }
 }
 
-let fileCounter = 0;
+/** A latitude / longitude box (degrees); only the grid rows and columns it needs are read. */
+export interface LatLonBox {
+  south: number;
+  north: number;
+  west: number;
+  east: number;
+}
 
-/** Reads the SST grid of one L3m file's bytes. */
+/** The box around `sites` (undefined for none). */
+export function sitesLatLonBox(sites: Iterable<{ lat: number; lon: number }>) {
+  let box: LatLonBox | undefined;
+  for (const { lat, lon } of sites) {
+    box ??= { south: lat, north: lat, west: lon, east: lon };
+    box.south = Math.min(box.south, lat);
+    box.north = Math.max(box.north, lat);
+    box.west = Math.min(box.west, lon);
+    box.east = Math.max(box.east, lon);
+  }
+  return box;
+}
+
+/**
+ * Grid indices `[first, last]` spanning the cells nearest `from` and `to`: every value between
+ * them has its nearest cell inside, so sampling the slice equals sampling the whole axis.
+ */
+function axisSpan(axis: Float64Array, from: number, to: number): [number, number] {
+  const a = nearest(axis, from);
+  const b = nearest(axis, to);
+  return [Math.min(a, b), Math.max(a, b)];
+}
+
+/**
+ * Reads the SST grid of one L3m file's bytes. With `box`, only the rows and columns of the cells
+ * nearest the box are read (an HDF5 hyperslab: a global 4 km file holds 37 M cells, the GBR
+ * ~0.1 M), and the returned grid is that part.
+ */
 export async function readModisL3mSst(
   bytes: Uint8Array,
-  options: { name?: string; maxQuality?: number } = {},
+  options: { name?: string; maxQuality?: number; box?: LatLonBox } = {},
 ): Promise<SstGrid> {
   const name = options.name ?? 'modis.nc';
   if (bytes.length < 8 || HDF5_SIGNATURE.some((b, i) => bytes[i] !== b)) {
@@ -45,7 +83,7 @@ export async function readModisL3mSst(
   }
   const h5wasm = await loadH5wasm();
   const { FS } = await h5wasm.ready;
-  const path = `/modis-${process.pid}-${fileCounter++}.nc`;
+  const path = h5wasmScratchPath('modis');
   FS.writeFile(path, bytes);
   let file: InstanceType<typeof h5wasm.File> | null = null;
   try {
@@ -55,10 +93,27 @@ export async function readModisL3mSst(
       if (!(d instanceof h5wasm.Dataset)) throw new Error(`no variable "${key}"`);
       return d;
     };
-    const lat = Float64Array.from(dataset('lat').value as ArrayLike<number>);
-    const lon = Float64Array.from(dataset('lon').value as ArrayLike<number>);
+    let lat = Float64Array.from(dataset('lat').value as ArrayLike<number>);
+    let lon = Float64Array.from(dataset('lon').value as ArrayLike<number>);
     const sst = dataset('sst');
-    const raw = sst.value as ArrayLike<number>;
+    const shape = sst.shape ?? [];
+    if (shape.length !== 2 || shape[0] !== lat.length || shape[1] !== lon.length) {
+      throw new Error(`sst has shape ${shape.join(' x ')} for ${lat.length} x ${lon.length}`);
+    }
+    let read = (d: ReturnType<typeof dataset>) => d.value as ArrayLike<number>;
+    const { box } = options;
+    if (box && lat.length > 0 && lon.length > 0) {
+      const [i0, i1] = axisSpan(lat, box.south, box.north);
+      const [j0, j1] = axisSpan(lon, box.west, box.east);
+      lat = lat.slice(i0, i1 + 1);
+      lon = lon.slice(j0, j1 + 1);
+      read = (d) =>
+        d.slice([
+          [i0, i1 + 1],
+          [j0, j1 + 1],
+        ]) as ArrayLike<number>;
+    }
+    const raw = read(sst);
     const attr = (key: string, fallback: number) => {
       const value = sst.attrs[key]?.value as ArrayLike<number> | number | undefined;
       if (value === undefined || value === null) return fallback;
@@ -67,7 +122,7 @@ export async function readModisL3mSst(
     const scale = attr('scale_factor', 1);
     const offset = attr('add_offset', 0);
     const fill = attr('_FillValue', Number.NaN);
-    const quality = file.get('qual_sst') ? (dataset('qual_sst').value as ArrayLike<number>) : null;
+    const quality = file.get('qual_sst') ? read(dataset('qual_sst')) : null;
     const maxQuality = options.maxQuality ?? DEFAULT_MODIS_MAX_QUALITY;
     if (raw.length !== lat.length * lon.length) {
       throw new Error(`sst has ${raw.length} values for ${lat.length} x ${lon.length}`);
@@ -106,7 +161,7 @@ export async function writeModisL3mSst(
 ): Promise<Uint8Array> {
   const h5wasm = await loadH5wasm();
   const { FS } = await h5wasm.ready;
-  const path = `/modis-out-${process.pid}-${fileCounter++}.nc`;
+  const path = h5wasmScratchPath('modis-out');
   const file = new h5wasm.File(path, 'w');
   try {
     const n = grid.lat.length * grid.lon.length;

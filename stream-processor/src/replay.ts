@@ -1,9 +1,9 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { computeHeatStress, dailyClimatologyOnDay, InputFormatError } from '@reefguard/core';
 import { seasonalMonthlyMeans } from './gbr-sites.js';
-import { writeModisL3mSst } from './modis-l3m.js';
+import { createReplayFileWriter } from './replay-writer.js';
 import { modisL3mFileName } from './satellite-ingest.js';
 
 /**
@@ -187,34 +187,56 @@ export function replayGrid(pixels: readonly ReplayPixel[]): ReplayGrid {
   return { lat, lon, cellOf };
 }
 
-/** Writes one L3m-style file per season day into `outDir`; returns the file names. */
+/** Where a replay's time goes (ms). */
+export interface ReplayTimings {
+  calibrateMs: number;
+  writeMs: number;
+}
+
+/**
+ * Writes one L3m-style file per season day into `outDir` (on worker threads for a large grid,
+ * `threads` to choose); returns the file names in day order.
+ */
 export async function writeReplaySeason(
   pixels: readonly ReplayPixel[],
   year: number,
   outDir: string,
+  options: {
+    threads?: number;
+    timings?: ReplayTimings;
+    onProgress?: (written: number, of: number) => void;
+  } = {},
 ): Promise<{ files: string[]; amplitudeC: Float64Array; grid: ReplayGrid; days: number[] }> {
+  let started = performance.now();
   const days = seasonDays(year);
   const amplitudeC = calibrateHeatwave(pixels, days, year);
   const sst = seasonSst(pixels, days, amplitudeC, year);
   const grid = replayGrid(pixels);
+  if (options.timings) options.timings.calibrateMs += performance.now() - started;
+  started = performance.now();
   await mkdir(outDir, { recursive: true });
-  const cells = new Float32Array(grid.lat.length * grid.lon.length);
-  const files: string[] = [];
+  let written = 0;
+  const writer = createReplayFileWriter(grid, {
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+    onWritten: () => options.onProgress?.(++written, days.length),
+  });
+  const files = days.map((day) => modisL3mFileName(day));
   const n = pixels.length;
-  for (const [t, day] of days.entries()) {
-    cells.fill(Number.NaN);
-    for (let p = 0; p < n; p++) cells[grid.cellOf[p] as number] = sst[t * n + p] as number;
-    const name = modisL3mFileName(day);
-    const bytes = await writeModisL3mSst(
-      { lat: grid.lat, lon: grid.lon, sstC: cells },
-      {
-        productName: name,
+  try {
+    for (const [t, day] of days.entries()) {
+      const cells = new Float32Array(grid.lat.length * grid.lon.length).fill(Number.NaN);
+      for (let p = 0; p < n; p++) cells[grid.cellOf[p] as number] = sst[t * n + p] as number;
+      await writer.write({
+        path: join(outDir, files[t] as string),
+        productName: files[t] as string,
         timeCoverageStart: new Date(day * 86_400_000).toISOString(),
-        gzip: true,
-      },
-    );
-    await writeFile(join(outDir, name), bytes);
-    files.push(name);
+        sstC: cells,
+      });
+    }
+    await writer.drain();
+  } finally {
+    await writer.close();
   }
+  if (options.timings) options.timings.writeMs += performance.now() - started;
   return { files, amplitudeC, grid, days };
 }

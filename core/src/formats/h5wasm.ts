@@ -1,3 +1,6 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import type H5wasm from 'h5wasm/node';
 
 export type H5wasmModule = typeof H5wasm;
@@ -15,4 +18,15 @@ export function loadH5wasm(): Promise<H5wasmModule> {
     return module.default;
   });
   return loading;
+}
+
+let scratchCounter = 0;
+
+/**
+ * A path for h5wasm to read or write one file through. Its Node build works on the real file
+ * system (NODERAWFS), so the path lies in the OS temp folder (the root is not writable for most
+ * users) and is unique per process, thread and call (threads each run their own h5wasm).
+ */
+export function h5wasmScratchPath(label: string): string {
+  return join(tmpdir(), `reefguard-${label}-${process.pid}-${threadId}-${scratchCounter++}.nc`);
 }

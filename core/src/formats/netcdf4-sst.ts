@@ -1,7 +1,7 @@
 import type H5wasm from 'h5wasm/node';
 import { toCelsiusArray } from '../crw/units.js';
 import { InputFormatError } from '../errors.js';
-import { type H5wasmModule, loadH5wasm } from './h5wasm.js';
+import { type H5wasmModule, h5wasmScratchPath, loadH5wasm } from './h5wasm.js';
 import { NETCDF_SST_VARIABLES, type NetcdfSst } from './netcdf-sst.js';
 
 /** The 8-byte signature every HDF5 file (and so every NetCDF-4 file) starts with. */
@@ -16,8 +16,6 @@ const TIME_UNITS: Record<string, number> = {
   hours: 3_600_000,
   days: 86_400_000,
 };
-
-let fileCounter = 0;
 
 type Dataset = InstanceType<typeof H5wasm.Dataset>;
 
@@ -51,7 +49,7 @@ export async function readNetcdf4Sst(
   if (!isHdf5(bytes)) throw new InputFormatError('not a NetCDF-4/HDF5 file (no HDF5 signature)');
   const h5wasm = await loadH5wasm();
   const { FS } = await h5wasm.ready;
-  const path = `/sst-${process.pid}-${fileCounter++}.nc`;
+  const path = h5wasmScratchPath('sst');
   FS.writeFile(path, bytes);
   let file: InstanceType<typeof H5wasm.File> | null = null;
   try {

@@ -178,6 +178,10 @@ export async function run(args: string[]): Promise<number> {
         sites,
         offline,
         ...(publish ? { publish } : {}),
+        onProgress: (sofar, lastFile) =>
+          console.log(
+            `${sofar.files}/${days.length} files stored (${sofar.samples} site samples, up to ${lastFile}) in ${seconds()} s`,
+          ),
       });
       console.log(
         `${summary.files} files, ${summary.samples} site samples, ${summary.missing.length} missing, ${summary.quarantined.length} quarantined in ${seconds()} s`,

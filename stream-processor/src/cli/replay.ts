@@ -54,7 +54,11 @@ export async function run(args: string[]): Promise<number> {
   const outDir = values.out ?? join(stateDir, 'replay', String(year));
   const started = performance.now();
   const pixels = await loadReplayPixels(join(root, 'data/sample'), year);
-  const season = await writeReplaySeason(pixels, year, outDir);
+  const season = await writeReplaySeason(pixels, year, outDir, {
+    onProgress: (written, of) => {
+      if (written % 30 === 0 || written === of) console.log(`${written}/${of} daily files written`);
+    },
+  });
   console.log(
     `${season.files.length} daily files for ${pixels.length} reef pixels in ${outDir} (${((performance.now() - started) / 1000).toFixed(1)} s)`,
   );
