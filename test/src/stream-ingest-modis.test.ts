@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   loadGbrSites,
@@ -17,6 +16,7 @@ import {
   writeReplaySeason,
 } from '@reefguard/stream-processor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isolation } from './stream-helpers.js';
 
 const DATA = new URL('../../data/sample/', import.meta.url).pathname;
 const FIRST_DAY = Math.floor(Date.parse('2016-02-01T00:00:00Z') / 86_400_000);
@@ -28,13 +28,13 @@ const sstOfDay = (t: number) =>
   Float32Array.from({ length: lat.length * lon.length }, (_, k) => 24 + (k % 97) * 0.05 + t * 0.1);
 
 describe('MODIS L3m ingestion - hyperslab reads, parallel replay writes, resume after a kill', () => {
+  let iso: Awaited<ReturnType<typeof isolation>>;
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ingest-modis-'));
+    iso = await isolation();
+    dir = iso.dir;
   });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => iso.cleanup());
 
   it('reads only the rows and columns around the sites and samples exactly what the whole grid gives', async () => {
     const bytes = await writeModisL3mSst(

@@ -28,6 +28,94 @@ const TIME_UNITS: Record<string, number> = {
   days: 86_400_000,
 };
 
+/** CF packing of a variable, from its attributes. */
+export interface CfPacking {
+  fill?: number | undefined;
+  missing?: number | undefined;
+  scale: number;
+  offset: number;
+  /** `_Unsigned = "true"` on a byte variable: negative values wrap to 128..255. */
+  unsigned?: boolean;
+}
+
+/** Packed values unpacked: `_FillValue` / `missing_value` -> NaN, else v * scale + offset. */
+export function unpackCf(raw: ArrayLike<number | bigint>, packing: CfPacking): Float64Array {
+  const { fill, missing, scale, offset, unsigned } = packing;
+  const out = new Float64Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    let v = Number(raw[i]);
+    if (unsigned && v < 0) v += 256;
+    out[i] = v === fill || v === missing ? Number.NaN : v * scale + offset;
+  }
+  return out;
+}
+
+/** The SST variable: the first of NETCDF_SST_VARIABLES the file has, else a standard_name match. */
+export function findSstVariable(
+  variables: readonly string[],
+  standardNameOf: (name: string) => unknown,
+): string | undefined {
+  return (
+    NETCDF_SST_VARIABLES.find((name) => variables.includes(name)) ??
+    variables.find((name) => standardNameOf(name) === 'sea_surface_temperature')
+  );
+}
+
+/** Whole UTC days since 1970-01-01 of CF time values in `units` ("<unit> since <date>"). */
+function cfTimeDays(values: Float64Array, units: string): Int32Array {
+  const match = /^(seconds|minutes|hours|days) since (.+)$/.exec(units.trim());
+  if (!match) {
+    throw new InputFormatError(`NetCDF time units "${units}" are not "<unit> since <date>"`);
+  }
+  const originText = match[2]!.trim().replace(' ', 'T');
+  const origin = Date.parse(
+    /[zZ]|[+-]\d\d:?\d\d$/.test(originText) ? originText : `${originText}Z`,
+  );
+  if (Number.isNaN(origin)) {
+    throw new InputFormatError(`NetCDF time units "${units}" name no readable date`);
+  }
+  const step = TIME_UNITS[match[1]!]!;
+  return Int32Array.from(values, (v) => Math.floor((origin + v * step) / 86_400_000));
+}
+
+/**
+ * The (time[, lat, lon]) layout both readers share: days of the time variable, the SST variable's
+ * values and each pixel's latitude / longitude (row-major; one point: a single pixel).
+ */
+export function readCfLayout(
+  variables: readonly string[],
+  variable: string,
+  file: {
+    kind: string;
+    readVariable: (name: string) => Float64Array;
+    unitsOf: (name: string) => unknown;
+    shapeOf?: (name: string) => string;
+  },
+) {
+  const timeName = variables.find((name) => name === 'time' || name === 'Time');
+  if (timeName === undefined) throw new InputFormatError(`${file.kind} file has no time variable`);
+  const days = cfTimeDays(file.readVariable(timeName), String(file.unitsOf(timeName) ?? ''));
+  const lat = ['latitude', 'lat'].find((name) => variables.includes(name));
+  const lon = ['longitude', 'lon'].find((name) => variables.includes(name));
+  const latValues = lat ? file.readVariable(lat) : Float64Array.of(Number.NaN);
+  const lonValues = lon ? file.readVariable(lon) : Float64Array.of(Number.NaN);
+  const sst = file.readVariable(variable);
+  const pixels = sst.length / days.length;
+  if (!Number.isInteger(pixels) || (lat && lon && pixels !== latValues.length * lonValues.length)) {
+    const shape = file.shapeOf ? ` (shape ${file.shapeOf(variable)})` : '';
+    throw new InputFormatError(
+      `${file.kind} ${variable}${shape} is not laid out as (time, lat, lon)`,
+    );
+  }
+  const latDeg = new Float64Array(pixels);
+  const lonDeg = new Float64Array(pixels);
+  for (let p = 0; p < pixels; p++) {
+    latDeg[p] = pixels === 1 ? latValues[0]! : latValues[Math.floor(p / lonValues.length)]!;
+    lonDeg[p] = pixels === 1 ? lonValues[0]! : lonValues[p % lonValues.length]!;
+  }
+  return { days, sst, pixels, latDeg, lonDeg };
+}
+
 interface Attribute {
   name: string;
   value: unknown;
@@ -68,59 +156,27 @@ export function readNetcdfSst(bytes: Uint8Array, options: { variable?: string } 
     const recordLength = (reader.recordDimension as { length?: number }).length ?? 0;
     const count = dims.reduce((n, id) => n * (sizes[id]?.size || recordLength), 1);
     if (raw.length > count) raw.length = count;
-    const fill = scalar(attribute(reader, name, '_FillValue'));
-    const missing = scalar(attribute(reader, name, 'missing_value'));
-    const scale = scalar(attribute(reader, name, 'scale_factor')) ?? 1;
-    const offset = scalar(attribute(reader, name, 'add_offset')) ?? 0;
-    const unsigned = attribute(reader, name, '_Unsigned') === 'true';
-    const out = new Float64Array(raw.length);
-    for (let i = 0; i < raw.length; i++) {
-      let v = raw[i]!;
-      if (unsigned && v < 0) v += 256;
-      out[i] = v === fill || v === missing ? Number.NaN : v * scale + offset;
-    }
-    return out;
+    return unpackCf(raw, {
+      fill: scalar(attribute(reader, name, '_FillValue')),
+      missing: scalar(attribute(reader, name, 'missing_value')),
+      scale: scalar(attribute(reader, name, 'scale_factor')) ?? 1,
+      offset: scalar(attribute(reader, name, 'add_offset')) ?? 0,
+      unsigned: attribute(reader, name, '_Unsigned') === 'true',
+    });
   };
   const variable =
     options.variable ??
-    NETCDF_SST_VARIABLES.find((name) => variables.includes(name)) ??
-    variables.find(
-      (name) => attribute(reader, name, 'standard_name') === 'sea_surface_temperature',
-    );
+    findSstVariable(variables, (name) => attribute(reader, name, 'standard_name'));
   if (variable === undefined) {
     throw new InputFormatError(
       `no SST variable in the NetCDF file (looked for ${NETCDF_SST_VARIABLES.join(', ')}); pass its name`,
     );
   }
-  const timeName = variables.find((name) => name === 'time' || name === 'Time');
-  if (timeName === undefined) throw new InputFormatError('NetCDF file has no time variable');
-  const units = String(attribute(reader, timeName, 'units') ?? '');
-  const match = /^(seconds|minutes|hours|days) since (.+)$/.exec(units.trim());
-  if (!match)
-    throw new InputFormatError(`NetCDF time units "${units}" are not "<unit> since <date>"`);
-  const originText = match[2]!.trim().replace(' ', 'T');
-  const origin = Date.parse(
-    /[zZ]|[+-]\d\d:?\d\d$/.test(originText) ? originText : `${originText}Z`,
-  );
-  const step = TIME_UNITS[match[1]!]!;
-  const times = readVariable(timeName);
-  const days = Int32Array.from(times, (v) => Math.floor((origin + v * step) / 86_400_000));
-
-  const lat = ['latitude', 'lat'].find((name) => variables.includes(name));
-  const lon = ['longitude', 'lon'].find((name) => variables.includes(name));
-  const latValues = lat ? readVariable(lat) : Float64Array.of(Number.NaN);
-  const lonValues = lon ? readVariable(lon) : Float64Array.of(Number.NaN);
-  const sst = readVariable(variable);
-  const pixels = sst.length / days.length;
-  if (!Number.isInteger(pixels) || (lat && lon && pixels !== latValues.length * lonValues.length)) {
-    throw new InputFormatError(`NetCDF ${variable} is not laid out as (time, lat, lon)`);
-  }
-  const latDeg = new Float64Array(pixels);
-  const lonDeg = new Float64Array(pixels);
-  for (let p = 0; p < pixels; p++) {
-    latDeg[p] = pixels === 1 ? latValues[0]! : latValues[Math.floor(p / lonValues.length)]!;
-    lonDeg[p] = pixels === 1 ? lonValues[0]! : lonValues[p % lonValues.length]!;
-  }
+  const { days, sst, pixels, latDeg, lonDeg } = readCfLayout(variables, variable, {
+    kind: 'NetCDF',
+    readVariable,
+    unitsOf: (name) => attribute(reader, name, 'units'),
+  });
   return {
     days,
     sstC: toCelsiusArray(sst, sst) as Float64Array,

@@ -2,20 +2,19 @@ import type H5wasm from 'h5wasm/node';
 import { toCelsiusArray } from '../crw/units.js';
 import { InputFormatError } from '../errors.js';
 import { type H5wasmModule, h5wasmScratchPath, loadH5wasm } from './h5wasm.js';
-import { NETCDF_SST_VARIABLES, type NetcdfSst } from './netcdf-sst.js';
+import {
+  findSstVariable,
+  NETCDF_SST_VARIABLES,
+  type NetcdfSst,
+  readCfLayout,
+  unpackCf,
+} from './netcdf-sst.js';
 
 /** The 8-byte signature every HDF5 file (and so every NetCDF-4 file) starts with. */
 export const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a] as const;
 
 export const isHdf5 = (bytes: Uint8Array): boolean =>
   bytes.length >= HDF5_SIGNATURE.length && HDF5_SIGNATURE.every((b, i) => bytes[i] === b);
-
-const TIME_UNITS: Record<string, number> = {
-  seconds: 1_000,
-  minutes: 60_000,
-  hours: 3_600_000,
-  days: 86_400_000,
-};
 
 type Dataset = InstanceType<typeof H5wasm.Dataset>;
 
@@ -95,63 +94,27 @@ function readOpenFile(
     } catch (cause) {
       throw new InputFormatError(`NetCDF-4 variable ${name} cannot be read`, { cause });
     }
-    const fill = numeric(attribute(d, '_FillValue'));
-    const missing = numeric(attribute(d, 'missing_value'));
-    const scale = numeric(attribute(d, 'scale_factor')) ?? 1;
-    const offset = numeric(attribute(d, 'add_offset')) ?? 0;
-    const out = new Float64Array(raw.length);
-    for (let i = 0; i < raw.length; i++) {
-      const v = Number(raw[i]);
-      out[i] = v === fill || v === missing ? Number.NaN : v * scale + offset;
-    }
-    return out;
+    return unpackCf(raw, {
+      fill: numeric(attribute(d, '_FillValue')),
+      missing: numeric(attribute(d, 'missing_value')),
+      scale: numeric(attribute(d, 'scale_factor')) ?? 1,
+      offset: numeric(attribute(d, 'add_offset')) ?? 0,
+    });
   };
   const variable =
     options.variable ??
-    NETCDF_SST_VARIABLES.find((name) => variables.includes(name)) ??
-    variables.find(
-      (name) => attribute(dataset(name), 'standard_name') === 'sea_surface_temperature',
-    );
+    findSstVariable(variables, (name) => attribute(dataset(name), 'standard_name'));
   if (variable === undefined) {
     throw new InputFormatError(
       `no SST variable in the NetCDF-4 file (looked for ${NETCDF_SST_VARIABLES.join(', ')}); pass its name`,
     );
   }
-  const timeName = variables.find((name) => name === 'time' || name === 'Time');
-  if (timeName === undefined) throw new InputFormatError('NetCDF-4 file has no time variable');
-  const units = String(attribute(dataset(timeName), 'units') ?? '');
-  const match = /^(seconds|minutes|hours|days) since (.+)$/.exec(units.trim());
-  if (!match) {
-    throw new InputFormatError(`NetCDF time units "${units}" are not "<unit> since <date>"`);
-  }
-  const originText = match[2]!.trim().replace(' ', 'T');
-  const origin = Date.parse(
-    /[zZ]|[+-]\d\d:?\d\d$/.test(originText) ? originText : `${originText}Z`,
-  );
-  if (Number.isNaN(origin)) {
-    throw new InputFormatError(`NetCDF time units "${units}" name no readable date`);
-  }
-  const step = TIME_UNITS[match[1]!]!;
-  const days = Int32Array.from(readVariable(timeName), (v) =>
-    Math.floor((origin + v * step) / 86_400_000),
-  );
-  const lat = ['latitude', 'lat'].find((name) => variables.includes(name));
-  const lon = ['longitude', 'lon'].find((name) => variables.includes(name));
-  const latValues = lat ? readVariable(lat) : Float64Array.of(Number.NaN);
-  const lonValues = lon ? readVariable(lon) : Float64Array.of(Number.NaN);
-  const sst = readVariable(variable);
-  const pixels = sst.length / days.length;
-  if (!Number.isInteger(pixels) || (lat && lon && pixels !== latValues.length * lonValues.length)) {
-    throw new InputFormatError(
-      `NetCDF-4 ${variable} (shape ${dataset(variable).shape?.join(' x ')}) is not laid out as (time, lat, lon)`,
-    );
-  }
-  const latDeg = new Float64Array(pixels);
-  const lonDeg = new Float64Array(pixels);
-  for (let p = 0; p < pixels; p++) {
-    latDeg[p] = pixels === 1 ? latValues[0]! : latValues[Math.floor(p / lonValues.length)]!;
-    lonDeg[p] = pixels === 1 ? lonValues[0]! : lonValues[p % lonValues.length]!;
-  }
+  const { days, sst, pixels, latDeg, lonDeg } = readCfLayout(variables, variable, {
+    kind: 'NetCDF-4',
+    readVariable,
+    unitsOf: (name) => attribute(dataset(name), 'units'),
+    shapeOf: (name) => dataset(name).shape?.join(' x ') ?? '?',
+  });
   const cache = new Map<string, Float64Array>([[variable, sst]]);
   for (const name of options.alsoRead ?? []) {
     if (variables.includes(name)) cache.set(name, readVariable(name));
