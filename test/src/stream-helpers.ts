@@ -17,6 +17,7 @@ import {
   startStreamProcessor,
 } from '@reefguard/stream-processor';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 /** Davies Reef-like sites: MMM and monthly means of a central GBR reef. */
 export const SITE_MONTHLY_MEAN_C = [
@@ -162,4 +163,22 @@ export async function connectIsolated(stack: { natsUrl: string; redisUrl: string
       await iso.cleanup();
     },
   };
+}
+
+export type IsolatedConnections = Awaited<ReturnType<typeof connectIsolated>>;
+
+/**
+ * {@link connectIsolated} in the calling suite's beforeAll, closed in its afterAll: the
+ * fields are there once the suite's tests run.
+ */
+export function useIsolatedConnections(stack: {
+  natsUrl: string;
+  redisUrl: string;
+}): IsolatedConnections {
+  const connections = {} as IsolatedConnections;
+  beforeAll(async () => {
+    Object.assign(connections, await connectIsolated(stack));
+  });
+  afterAll(() => connections.close());
+  return connections;
 }

@@ -1,5 +1,4 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import {
   createEventState,
   createJetStreamSource,
@@ -9,30 +8,16 @@ import {
   openOfflineStore,
   runProcessor,
 } from '@reefguard/stream-processor';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  connectIsolated,
-  eventually,
-  type isolation,
-  reading,
-  TEST_SITES,
-} from './stream-helpers.js';
+import { describe, expect, inject, it } from 'vitest';
+import { eventually, reading, TEST_SITES, useIsolatedConnections } from './stream-helpers.js';
 
 const { natsUrl, redisUrl } = inject('stack');
 
 describe('stream processor - online write first, offline commit behind it, ack last', () => {
-  let nc: NatsConnection;
-  let redis: Redis;
-  let iso: Awaited<ReturnType<typeof isolation>>;
-  let connections: Awaited<ReturnType<typeof connectIsolated>>;
-  beforeAll(async () => {
-    connections = await connectIsolated({ natsUrl, redisUrl });
-    ({ nc, redis, iso } = connections);
-  });
-  afterAll(() => connections.close());
+  const stack = useIsolatedConnections({ natsUrl, redisUrl });
 
   it('features reach Redis while DuckDB is held, acks wait for the commit, in-flight is bounded', async () => {
+    const { nc, redis, iso } = stack;
     const { stream, subjects, durable, statePrefix } = iso.options;
     const source = await createJetStreamSource({ nc, stream, subjects, durable });
     const store = await openOfflineStore(`${iso.dir}/offline.duckdb`);

@@ -1,11 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { jetstream } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { type BatchOutcome, startStreamProcessor } from '@reefguard/stream-processor';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectIsolated, eventually, type isolation, reading } from './stream-helpers.js';
+import { describe, expect, inject, it } from 'vitest';
+import { eventually, reading, useIsolatedConnections } from './stream-helpers.js';
 
 const { natsUrl, redisUrl } = inject('stack');
 
@@ -23,17 +21,10 @@ function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string> {
 }
 
 describe('stream processor - exactly-once effect under redelivery', () => {
-  let nc: NatsConnection;
-  let redis: Redis;
-  let iso: Awaited<ReturnType<typeof isolation>>;
-  let connections: Awaited<ReturnType<typeof connectIsolated>>;
-  beforeAll(async () => {
-    connections = await connectIsolated({ natsUrl, redisUrl });
-    ({ nc, redis, iso } = connections);
-  });
-  afterAll(() => connections.close());
+  const stack = useIsolatedConnections({ natsUrl, redisUrl });
 
   it('a processor SIGKILLed between write and ack leaves every reading counted once', async () => {
+    const { nc, redis, iso } = stack;
     const offlinePath = `${iso.dir}/offline.duckdb`;
     const onlinePrefix = `${iso.options.statePrefix}features:`;
     const child = spawn(

@@ -1,15 +1,13 @@
 import { jetstream } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import {
   type BatchOutcome,
   createMqttSource,
   type StreamProcessor,
   startStreamProcessor,
 } from '@reefguard/stream-processor';
-import type { Redis } from 'ioredis';
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectIsolated, eventually, isolation, reading } from './stream-helpers.js';
+import { describe, expect, inject, it } from 'vitest';
+import { eventually, isolation, reading, useIsolatedConnections } from './stream-helpers.js';
 
 const { natsUrl, redisUrl, mqttUrl } = inject('stack');
 const SITES = ['18-054', '19-138', '16-024', '14-116'];
@@ -23,17 +21,10 @@ const readings = SITES.flatMap((site) =>
 );
 
 describe('stream processor - two instances share the load without double counting', () => {
-  let nc: NatsConnection;
-  let redis: Redis;
-  let iso: Awaited<ReturnType<typeof isolation>>;
-  let connections: Awaited<ReturnType<typeof connectIsolated>>;
-  beforeAll(async () => {
-    connections = await connectIsolated({ natsUrl, redisUrl });
-    ({ nc, redis, iso } = connections);
-  });
-  afterAll(() => connections.close());
+  const stack = useIsolatedConnections({ natsUrl, redisUrl });
 
   async function expectCountedOnce(instances: StreamProcessor[], outcomes: BatchOutcome[][]) {
+    const { redis, iso } = stack;
     await eventually(async () => {
       const applied = outcomes.flat().reduce((s, o) => s + o.applied + o.duplicates, 0);
       return applied >= readings.length ? applied : undefined;
@@ -56,6 +47,7 @@ describe('stream processor - two instances share the load without double countin
   }
 
   it('JetStream - two instances on one durable consumer', async () => {
+    const { nc, redis, iso } = stack;
     const outcomes: BatchOutcome[][] = [[], []];
     const instances = await Promise.all(
       [0, 1].map((i) =>
@@ -83,6 +75,7 @@ describe('stream processor - two instances share the load without double countin
   });
 
   it('MQTT - two instances in one shared subscription group', async () => {
+    const { redis, iso } = stack;
     const mqttIso = await isolation();
     const root = `sptest/${mqttIso.tag}/readings`;
     const outcomes: BatchOutcome[][] = [[], []];
