@@ -11,7 +11,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readingId } from '@reefguard/core';
 import {
   type AppendPath,
   type FeatureRow,
@@ -19,6 +18,7 @@ import {
   STREAM_FEATURES,
   type StoredReading,
 } from '@reefguard/stream-processor';
+import { GENERATED_FROM_MS, generatedReading } from './stream-readings.js';
 
 const { values: flags } = parseArgs({ options: { batches: { type: 'string', default: '100' } } });
 const BATCHES = Number(flags.batches);
@@ -27,36 +27,22 @@ if (!Number.isInteger(BATCHES) || BATCHES < 1) {
 }
 const READINGS_PER_BATCH = 2000;
 const SITES = 100;
-const BASE_MS = Date.parse('2024-02-01T00:00:00Z');
 
 /** Batch `b`: 2,000 readings over 100 sites and one feature row per site (some nulls). */
 function batch(b: number): { fresh: StoredReading[]; features: FeatureRow[] } {
-  const ingestedMs = BASE_MS + 86_400_000 + b * 100;
+  const ingestedMs = GENERATED_FROM_MS + 86_400_000 + b * 100;
   const fresh: StoredReading[] = [];
   for (let k = 0; k < READINGS_PER_BATCH; k++) {
     const i = b * READINGS_PER_BATCH + k;
-    const site = `site-${i % SITES}`;
-    const observedMs = BASE_MS + Math.floor(i / SITES) * 1000;
-    const observedAt = new Date(observedMs).toISOString();
     fresh.push({
-      reading: {
-        schema_version: 1,
-        id: readingId(`${site}-buoy`, 'water_temperature', observedAt),
-        site_id: site,
-        station_id: `${site}-buoy`,
-        parameter: 'water_temperature',
-        value: 27 + (i % 30) / 10,
-        unit: 'degC',
-        observed_at: observedAt,
-        source: 'generated',
-      },
-      observedMs,
+      reading: generatedReading(i, SITES),
+      observedMs: GENERATED_FROM_MS + Math.floor(i / SITES) * 1000,
       ingestedMs,
     });
   }
   const features: FeatureRow[] = Array.from({ length: SITES }, (_, s) => ({
     siteId: `site-${s}`,
-    day: Math.floor(BASE_MS / 86_400_000) + (b % 30),
+    day: Math.floor(GENERATED_FROM_MS / 86_400_000) + (b % 30),
     ingestedMs,
     values: Object.fromEntries(
       STREAM_FEATURES.map((f, j) => [f, (s + j + b) % 7 === 0 ? null : (s * 31 + j + b) / 10]),

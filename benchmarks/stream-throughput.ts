@@ -27,7 +27,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { readingId, Secret, startMosquitto, startNats, startRedis } from '@reefguard/core';
+import { Secret, startMosquitto, startNats, startRedis } from '@reefguard/core';
 import {
   type BatchOutcome,
   connectMqttPublisher,
@@ -42,6 +42,7 @@ import {
   type Stage,
   startStreamProcessor,
 } from '@reefguard/stream-processor';
+import { generatedReading } from './stream-readings.js';
 
 const SITES = 100;
 const BACKLOG = 100_000;
@@ -92,34 +93,12 @@ const sites = createSiteRegistry(
   })),
 );
 
-/** The i-th backlog reading: SITES sites, one second apart per site from 1 Feb 2024. */
-function backlogReading(i: number) {
-  const site = `site-${i % SITES}`;
-  const observedAt = new Date(
-    Date.parse('2024-02-01T00:00:00Z') + Math.floor(i / SITES) * 1000,
-  ).toISOString();
-  return {
-    site,
-    reading: {
-      schema_version: 1,
-      id: readingId(`${site}-buoy`, 'water_temperature', observedAt),
-      site_id: site,
-      station_id: `${site}-buoy`,
-      parameter: 'water_temperature',
-      value: 27 + (i % 30) / 10,
-      unit: 'degC',
-      observed_at: observedAt,
-      source: 'generated',
-    },
-  };
-}
-
 async function preload(root: string, count: number) {
   const js = createSubjectPublisher(nc);
   let pending: Promise<unknown>[] = [];
   for (let i = 0; i < count; i++) {
-    const { site, reading } = backlogReading(i);
-    pending.push(js.publish(`${root}.${site}`, JSON.stringify(reading)));
+    const reading = generatedReading(i, SITES);
+    pending.push(js.publish(`${root}.${reading.site_id}`, JSON.stringify(reading)));
     if (pending.length >= 2000) {
       await Promise.all(pending);
       pending = [];
@@ -332,8 +311,13 @@ async function mqttDrain(name: string, count: number, connections: number): Prom
   const start = performance.now();
   const sends: Promise<unknown>[] = [];
   for (let i = 0; i < count; i++) {
-    const { site, reading } = backlogReading(i);
-    sends.push(publisher.publish(`${root}/${site}/${site}-buoy`, JSON.stringify(reading)));
+    const reading = generatedReading(i, SITES);
+    sends.push(
+      publisher.publish(
+        `${root}/${reading.site_id}/${reading.station_id}`,
+        JSON.stringify(reading),
+      ),
+    );
   }
   await Promise.all(sends);
   await finished;
