@@ -99,7 +99,7 @@ async function ingest(
 
 const phaseLines = (t: IngestTimings) => [
   `    HTTP fetch (sum of request times, overlapped): ${s(t.fetchMs)}`,
-  `    gunzip + HDF5 decode      : ${s(t.decodeMs)}`,
+  `    gunzip + HDF5 decode (call to result; when overlapped it includes the store's appender loop on the event loop): ${s(t.decodeMs)}`,
   `    sampling at the pixels    : ${s(t.sampleMs)}`,
   `    DuckDB store (appender + INSERT OR IGNORE, overlapped): ${s(t.storeMs)}`,
 ];
