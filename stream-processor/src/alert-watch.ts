@@ -1,17 +1,5 @@
-import type { FeatureVector } from '@reefguard/core';
+import { ALERT_LEVELS, type FeatureVector } from '@reefguard/core';
 import type { Notifier } from './slack.js';
-
-/** CRW alert level names, December 2023 scale. */
-const LEVEL_NAMES = [
-  'No Stress',
-  'Bleaching Watch',
-  'Bleaching Warning',
-  'Alert Level 1',
-  'Alert Level 2',
-  'Alert Level 3',
-  'Alert Level 4',
-  'Alert Level 5',
-];
 
 /**
  * Sends one Slack message when a site's CRW alert level rises above the level last seen for
@@ -33,7 +21,7 @@ export function createAlertWatch(notifier: Notifier): AlertWatch {
       const day = vector.as_of.slice(0, 10);
       await notifier.notify(
         `alert:${vector.site_id}:${day}:${level}`,
-        `:rotating_light: ${vector.site_id}: CRW ${LEVEL_NAMES[level] ?? `level ${level}`} on ${day} (was ${LEVEL_NAMES[previous] ?? previous}); DHW ${vector.values.dhw ?? 'n/a'} degC-weeks`,
+        `:rotating_light: ${vector.site_id}: CRW ${ALERT_LEVELS[level] ?? `level ${level}`} on ${day} (was ${ALERT_LEVELS[previous] ?? previous}); DHW ${vector.values.dhw ?? 'n/a'} degC-weeks`,
       );
     },
   };
