@@ -242,7 +242,20 @@ function nearest(axis: Float64Array, value: number): number {
   return best;
 }
 
-/** The grid value nearest each site, as satellite observations (missing pixels skipped). */
+/** Whether `value` lies within half a cell of the axis's cell `index` (any value on a 1-cell axis). */
+function insideCell(axis: Float64Array, index: number, value: number): boolean {
+  if (axis.length < 2) return true;
+  const step = Math.abs(
+    ((axis[axis.length - 1] as number) - (axis[0] as number)) / (axis.length - 1),
+  );
+  return Math.abs((axis[index] as number) - value) <= step / 2 + 1e-9;
+}
+
+/**
+ * The grid value nearest each site, as satellite observations. Missing pixels (cloud, land,
+ * failed quality) are skipped, and so are sites outside the file's grid (a regional file): a
+ * site's sample is the cell it lies in, never the value of an edge cell far away.
+ */
 export function sampleGridAtSites(
   grid: SstGrid,
   sites: Iterable<SiteProfile>,
@@ -253,6 +266,7 @@ export function sampleGridAtSites(
   for (const site of sites) {
     const i = nearest(grid.lat, site.lat);
     const j = nearest(grid.lon, site.lon);
+    if (!insideCell(grid.lat, i, site.lat) || !insideCell(grid.lon, j, site.lon)) continue;
     const value = grid.sstC[i * grid.lon.length + j] as number;
     if (!Number.isFinite(value)) continue;
     out.push({

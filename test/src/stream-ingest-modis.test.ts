@@ -55,6 +55,29 @@ describe('MODIS L3m ingestion - hyperslab reads, parallel replay writes, resume 
     expect(fromPart).toEqual(sampleGridAtSites(whole, sites, meta));
   });
 
+  it("samples no site outside the file's grid (a regional file), every site inside it", async () => {
+    // The northern quarter of the grid only: -9 .. -12.75 degrees.
+    const rows = 16;
+    const north = {
+      lat: lat.slice(0, rows),
+      lon,
+      sstC: sstOfDay(0).slice(0, rows * lon.length),
+    };
+    const sites = (await loadGbrSites()).filter((_, i) => i % 25 === 0);
+    const inside = sites.filter((s) => s.lat >= -12.75 - 0.125 && s.lat <= -9 + 0.125);
+    const outside = sites.filter((s) => s.lat < -12.75 - 0.125);
+    expect(inside.length).toBeGreaterThan(5);
+    expect(outside.length).toBeGreaterThan(100);
+    const meta = { observedAt: '2016-02-01T12:00:00.000Z', sourceUri: 'north.nc' };
+    const samples = sampleGridAtSites(north, sites, meta);
+    expect(samples.map((s) => s.site_id).sort()).toEqual(inside.map((s) => s.siteId).sort());
+    for (const sample of samples) {
+      const site = inside.find((s) => s.siteId === sample.site_id);
+      expect(Math.abs((site?.lat ?? Number.NaN) - sample.lat)).toBeLessThanOrEqual(0.125);
+      expect(Math.abs((site?.lon ?? Number.NaN) - sample.lon)).toBeLessThanOrEqual(0.125);
+    }
+  });
+
   it('writes the same replay files on two threads as on one', async () => {
     const pixels = (await loadReplayPixels(DATA, 2016)).slice(0, 40);
     const one = await writeReplaySeason(pixels, 2016, join(dir, 'one'), { threads: 1 });
