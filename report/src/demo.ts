@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   monitoringUnavailable,
@@ -20,6 +20,7 @@ import { createProgress, type Progress, scrape, waitFor } from './demo-progress.
 import { type RuleTiming, writeScaledMonitoring } from './demo-rules.js';
 import { startSlackReceiver } from './demo-slack.js';
 import { type EventRecorder, readEvents, startEventRecorder } from './event-log.js';
+import { readMlflowVersions } from './model-store.js';
 import { summarizeReport } from './render-html.js';
 import { writeReport } from './write-report.js';
 
@@ -459,6 +460,7 @@ export async function runDemo(
     );
     const loop = await followLoop(stateDir, apiUrl, gateways, options, progress);
     const problems: string[] = loop.finished ? [] : [loop.summary];
+    if (mlflowUrl) await mirrorRegistryAliases(stateDir, mlflowUrl, progress);
     if (monitoring.prometheusUrl) {
       progress.step(
         'Prometheus -> Alertmanager -> Slack: the drift alert (FeatureDriftHigh, or FeatureDriftStorm, which inhibits it, when 3+ features drift)',
@@ -592,6 +594,33 @@ export async function runDemo(
   } finally {
     await cleanup();
   }
+}
+
+/**
+ * The rollout moves the aliases in MLflow (serving's registry); the trainer's local store
+ * (`models/<name>/aliases.json`, what `./reefguard evaluate` scores without --model) only
+ * made the first model champion. After the loop the local aliases follow MLflow's for the
+ * versions the local store holds, so both name the same champion.
+ */
+async function mirrorRegistryAliases(stateDir: string, mlflowUrl: string, progress: Progress) {
+  const path = join(stateDir, 'models', MODEL, 'aliases.json');
+  const local = JSON.parse(await readFile(path, 'utf8')) as Record<string, string>;
+  const held = new Set(await readdir(join(stateDir, 'models', MODEL)));
+  const next = { ...local };
+  for (const version of await readMlflowVersions(mlflowUrl, MODEL)) {
+    for (const alias of version.aliases) {
+      if (held.has(version.version)) next[alias] = version.version;
+    }
+  }
+  for (const alias of Object.keys(next)) {
+    if (next[alias] !== local[alias]) {
+      progress.info(
+        `local model store: ${alias} v${local[alias] ?? '-'} -> v${next[alias]} (as in MLflow; ./reefguard evaluate scores the champion)`,
+      );
+    }
+  }
+  await writeFile(`${path}.tmp`, `${JSON.stringify(next, null, 2)}\n`);
+  await rename(`${path}.tmp`, path);
 }
 
 /**
