@@ -12,3 +12,4 @@ export * from './model/index.js';
 export * from './secret.js';
 export * from './topics.js';
 export * from './turbidity/index.js';
+export * from './worker-module.js';

@@ -1,9 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { ConfigError, InputFormatError, ReefGuardError } from '@reefguard/core';
+import type { Worker } from 'node:worker_threads';
+import { ConfigError, InputFormatError, ReefGuardError, startModuleWorker } from '@reefguard/core';
 import type { OfflineStore, OfflineStoreOptions } from './offline-store.js';
 import type { OfflineCall, OfflineReply } from './offline-store-worker.js';
 
@@ -98,29 +94,12 @@ function remoteError(name: string, message: string): Error {
   return error;
 }
 
-/**
- * The compiled `offline-store-worker.js` next to this module, or, when this module runs from its
- * TypeScript source (tests, tsx), `offline-store-worker.ts` loaded through tsx's ESM hooks.
- */
+/** The offline store's thread (`offline-store-worker`). */
 function startWorker(workerData: { path: string; options: OfflineStoreOptions }): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.js')) {
-    return new Worker(new URL('./offline-store-worker.js', here), { workerData });
-  }
-  let tsxPackage: string;
-  try {
-    tsxPackage = createRequire(here).resolve('tsx/package.json');
-  } catch (cause) {
-    throw new ConfigError(
-      'the offline store thread from TypeScript sources needs tsx (a dev dependency); build with tsc -b',
-      { cause },
-    );
-  }
-  const exportsMap = JSON.parse(readFileSync(tsxPackage, 'utf8')).exports['./esm/api'];
-  const api = pathToFileURL(join(dirname(tsxPackage), exportsMap.import.default)).href;
-  const worker = new URL('./offline-store-worker.ts', pathToFileURL(fileURLToPath(here))).href;
-  return new Worker(
-    `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`,
-    { eval: true, workerData },
+  return startModuleWorker(
+    import.meta.url,
+    'offline-store-worker',
+    { workerData },
+    'the offline store thread',
   );
 }

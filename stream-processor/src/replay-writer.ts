@@ -1,11 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { ConfigError, ReefGuardError } from '@reefguard/core';
+import type { Worker } from 'node:worker_threads';
+import { ReefGuardError, startModuleWorker } from '@reefguard/core';
 import { writeModisL3mSst } from './modis-l3m.js';
 import type { ReplayWriteReply, ReplayWriteTask } from './replay-writer-worker.js';
 
@@ -115,29 +111,12 @@ function openLane(grid: { lat: Float64Array; lon: Float64Array }): Lane {
   return lane;
 }
 
-/**
- * The compiled `replay-writer-worker.js` next to this module, or, when this module runs from its
- * TypeScript source (tests, tsx), `replay-writer-worker.ts` loaded through tsx's ESM hooks.
- */
+/** A replay writer thread (`replay-writer-worker`) for one grid. */
 function startWorker(workerData: { lat: Float64Array; lon: Float64Array }): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.js')) {
-    return new Worker(new URL('./replay-writer-worker.js', here), { workerData });
-  }
-  let tsxPackage: string;
-  try {
-    tsxPackage = createRequire(here).resolve('tsx/package.json');
-  } catch (cause) {
-    throw new ConfigError(
-      'replay writer threads from TypeScript sources need tsx (a dev dependency); build with tsc -b',
-      { cause },
-    );
-  }
-  const exportsMap = JSON.parse(readFileSync(tsxPackage, 'utf8')).exports['./esm/api'];
-  const api = pathToFileURL(join(dirname(tsxPackage), exportsMap.import.default)).href;
-  const worker = new URL('./replay-writer-worker.ts', pathToFileURL(fileURLToPath(here))).href;
-  return new Worker(
-    `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`,
-    { eval: true, workerData },
+  return startModuleWorker(
+    import.meta.url,
+    'replay-writer-worker',
+    { workerData },
+    'replay writer threads',
   );
 }

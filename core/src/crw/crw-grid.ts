@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { ConfigError, ValidationError } from '../errors.js';
+import type { Worker } from 'node:worker_threads';
+import { ValidationError } from '../errors.js';
+import { startModuleWorker } from '../worker-module.js';
 import { type CrwState, type CrwStateData, checkCrwStep, crwStateData } from './crw-state.js';
 import { type CrwDayOutput, type CrwStateArrays, stepCrwRows } from './crw-step.js';
 import type { CrwWorkerReply, CrwWorkerTask } from './crw-worker.js';
@@ -62,31 +59,9 @@ function splitPixels(s: CrwStateArrays, parts: number): number[] {
   return bounds;
 }
 
-/**
- * The worker script: the compiled `crw-worker.js` next to this module, or, when this module runs
- * from its TypeScript source (tests, tsx), `crw-worker.ts` loaded through tsx's ESM hooks.
- */
+/** The CRW worker thread (`crw-worker`) over the shared state arrays. */
 function startWorker(state: CrwStateArrays): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.js'))
-    return new Worker(new URL('./crw-worker.js', here), { workerData: state });
-  let tsxPackage: string;
-  try {
-    tsxPackage = createRequire(here).resolve('tsx/package.json');
-  } catch (cause) {
-    throw new ConfigError(
-      'CRW threads from TypeScript sources need tsx (a dev dependency); build with tsc -b or install it',
-      { cause },
-    );
-  }
-  const exportsMap = JSON.parse(readFileSync(tsxPackage, 'utf8')).exports['./esm/api'];
-  const api = pathToFileURL(join(dirname(tsxPackage), exportsMap.import.default)).href;
-  // Without any query string a test runner may have added to this module's URL.
-  const worker = new URL('./crw-worker.ts', pathToFileURL(fileURLToPath(here))).href;
-  return new Worker(
-    `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`,
-    { eval: true, workerData: state },
-  );
+  return startModuleWorker(import.meta.url, 'crw-worker', { workerData: state }, 'CRW threads');
 }
 
 /** One worker and its pending task. */
