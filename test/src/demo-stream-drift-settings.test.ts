@@ -21,6 +21,7 @@ import {
   startRedis,
 } from '@reefguard/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_FROM_SOURCE } from './stream-helpers.js';
 
 /**
  * `./reefguard stream-processor`'s drift timing settings, through the real command (what the
@@ -45,17 +46,7 @@ let nc: NatsConnection;
 function startCli(env: Record<string, string>, stateDir: string, port: number): ChildProcess {
   return spawn(
     process.execPath,
-    [
-      '--conditions=source',
-      '--import',
-      'tsx',
-      'core/src/cli/bin.ts',
-      'stream-processor',
-      '--card',
-      CARD,
-      '--metrics-port',
-      String(port),
-    ],
+    [...CLI_FROM_SOURCE, 'stream-processor', '--card', CARD, '--metrics-port', String(port)],
     {
       cwd: ROOT,
       env: {

@@ -13,6 +13,7 @@ import {
 } from '@reefguard/stream-processor';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_FROM_SOURCE } from './stream-helpers.js';
 
 const DATA = 'data/sample';
 
@@ -172,10 +173,7 @@ describe('context features - the slow features of every GBR site, as in the trai
       const { stdout } = await promisify(execFile)(
         process.execPath,
         [
-          '--conditions=source',
-          '--import',
-          'tsx',
-          'core/src/cli/bin.ts',
+          ...CLI_FROM_SOURCE,
           'features',
           'context',
           '--chip-layers-out',
@@ -205,16 +203,7 @@ describe('context features - the slow features of every GBR site, as in the trai
     it('the CLI refuses a malformed year with usage', async () => {
       const failed = await promisify(execFile)(
         process.execPath,
-        [
-          '--conditions=source',
-          '--import',
-          'tsx',
-          'core/src/cli/bin.ts',
-          'features',
-          'context',
-          '--year',
-          '16',
-        ],
+        [...CLI_FROM_SOURCE, 'features', 'context', '--year', '16'],
         { env: { ...process.env, REEFGUARD_REDIS_URL: server.url } },
       ).catch((error: { code: number; stderr: string }) => error);
       expect(failed).toMatchObject({ code: 2 });

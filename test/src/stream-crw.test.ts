@@ -16,7 +16,7 @@ import {
   writeCrwDailyNetcdf4,
 } from '@reefguard/stream-processor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolation, testSite } from './stream-helpers.js';
+import { CLI_FROM_SOURCE, isolation, testSite } from './stream-helpers.js';
 
 const CRW = 'test/fixtures/crw';
 // The CSV is NOAA's own single-pixel download for this cell: an independent check of the
@@ -253,10 +253,7 @@ describe('stream processor - NOAA CRW ingestion (ERDDAP NetCDF-3, daily NetCDF-4
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [
-        '--conditions=source',
-        '--import',
-        'tsx',
-        'core/src/cli/bin.ts',
+        ...CLI_FROM_SOURCE,
         'ingest',
         'crw',
         '--start',

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { dayEndIso, FEATURE_SET_VERSION } from '@reefguard/core';
 import {
   createDhwYearToDate,
@@ -7,8 +6,8 @@ import {
   type FeatureRow,
   yearStartDay,
 } from '@reefguard/stream-processor';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
+import { useRedisPrefix } from './stream-helpers.js';
 
 const { redisUrl } = inject('stack');
 
@@ -30,13 +29,7 @@ function reference() {
 }
 
 describe('stream processor - year-to-date DHW blocks', () => {
-  const redis = new Redis(redisUrl);
-  const prefix = `reefguard:test:${randomUUID().slice(0, 8)}:`;
-  afterAll(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
-  });
+  const { redis, prefix } = useRedisPrefix(redisUrl);
 
   /** Random batches of today and recomputed days (the processor's shape) checked by `check`. */
   async function walk(check: (rows: DhwOfDay[], want: number[]) => Promise<void>) {

@@ -1,18 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { createEventState, type StateReading } from '@reefguard/stream-processor';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
+import { useRedisPrefix } from './stream-helpers.js';
 
 const { redisUrl } = inject('stack');
 
 describe('stream processor - event state ids', () => {
-  const redis = new Redis(redisUrl);
-  const prefix = `reefguard:test:${randomUUID().slice(0, 8)}:`;
-  afterAll(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
-  });
+  const { redis, prefix } = useRedisPrefix(redisUrl);
 
   it('keeps ids with separators, digits and multi-byte characters apart, once each', async () => {
     const state = createEventState({ redis, prefix });

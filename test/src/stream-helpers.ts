@@ -20,6 +20,24 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 
 /** Davies Reef-like sites: MMM and monthly means of a central GBR reef. */
+/** `node` arguments that run the CLI from the TypeScript sources (`./reefguard` without a build). */
+export const CLI_FROM_SOURCE = ['--conditions=source', '--import', 'tsx', 'core/src/cli/bin.ts'];
+
+/**
+ * A Redis connection and a key prefix of this suite's own; the suite's keys are deleted and the
+ * connection closed after it.
+ */
+export function useRedisPrefix(redisUrl: string) {
+  const redis = new Redis(redisUrl);
+  const prefix = `reefguard:test:${randomUUID().slice(0, 8)}:`;
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  });
+  return { redis, prefix };
+}
+
 export const SITE_MONTHLY_MEAN_C = [
   28.4, 28.6, 28.2, 27.3, 25.9, 24.6, 23.9, 24.0, 24.9, 26.1, 27.2, 28.0,
 ];

@@ -11,6 +11,7 @@ import {
   writeReplaySentinel2,
 } from '@reefguard/stream-processor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_FROM_SOURCE } from './stream-helpers.js';
 
 const DATA = new URL('../../data/sample/', import.meta.url).pathname;
 
@@ -35,10 +36,7 @@ describe('./reefguard ingest sentinel2 - the command against a replayed STAC API
       const { stdout } = await promisify(execFile)(
         process.execPath,
         [
-          '--conditions=source',
-          '--import',
-          'tsx',
-          'core/src/cli/bin.ts',
+          ...CLI_FROM_SOURCE,
           'ingest',
           'sentinel2',
           '--start',

@@ -16,7 +16,7 @@ import {
   writeReplaySeason,
 } from '@reefguard/stream-processor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolation } from './stream-helpers.js';
+import { CLI_FROM_SOURCE, isolation } from './stream-helpers.js';
 
 const DATA = new URL('../../data/sample/', import.meta.url).pathname;
 const FIRST_DAY = Math.floor(Date.parse('2016-02-01T00:00:00Z') / 86_400_000);
@@ -144,10 +144,7 @@ describe('MODIS L3m ingestion - hyperslab reads, parallel replay writes, resume 
       spawn(
         process.execPath,
         [
-          '--conditions=source',
-          '--import',
-          'tsx',
-          'core/src/cli/bin.ts',
+          ...CLI_FROM_SOURCE,
           'ingest',
           'modis',
           '--start',

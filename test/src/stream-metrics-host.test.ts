@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { freePort, type LocalServer, startNats, startRedis } from '@reefguard/core';
 import { createProcessorMetrics, startMetricsServer } from '@reefguard/stream-processor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_FROM_SOURCE } from './stream-helpers.js';
 
 /** 127.0.0.2 is loopback too, but a server bound to 127.0.0.1 does not answer on it. */
 const OTHER_ADDRESS = '127.0.0.2';
@@ -21,15 +22,7 @@ async function scrape(host: string, port: number): Promise<string | Error> {
 function startCli(env: Record<string, string>, port: number): ChildProcess {
   return spawn(
     process.execPath,
-    [
-      '--conditions=source',
-      '--import',
-      'tsx',
-      'core/src/cli/bin.ts',
-      'stream-processor',
-      '--metrics-port',
-      String(port),
-    ],
+    [...CLI_FROM_SOURCE, 'stream-processor', '--metrics-port', String(port)],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
 }
