@@ -3,8 +3,12 @@
  * over 100 sites (a 5,000/s batch), the event state (one call per batch) and the feature write
  * with the year-to-date DHW folded in (ours: one call per batch, `createRedisFeatureWriter`)
  * vs the two-step write (baseline: `createDhwYearToDate`, one script per site, then the online
- * write), which other online stores use; the event state's call beside them. Redis CPU from INFO cpu around each call, so the
- * numbers hold on a busy machine better than wall times do; wall times are printed too.
+ * write), which other online stores use; and the event state of a processor that keeps the sites it
+ * has seen (ours: one checked write per batch) vs one that knows nothing of them (baseline: every
+ * batch reads each site's hash and id sets first, as a new instance or another instance's site
+ * costs, and as the former all-in-Redis script did on every call). Redis CPU from INFO cpu around
+ * each call and the processor's own CPU (process.cpuUsage), so the numbers hold on a busy
+ * machine better than wall times do; wall times are printed too.
  *
  * Run: node_modules/.bin/tsx benchmarks/stream-redis-scripts.ts [--batches 300]
  */
@@ -48,13 +52,17 @@ const cpuMicros = async () => {
 };
 
 /** Live batches through the event state and `writer`; mean Redis CPU and wall ms per batch. */
-async function run(name: string, makeWriter: (prefix: string) => FeatureWriter) {
+async function run(
+  name: string,
+  makeWriter: (prefix: string) => FeatureWriter,
+  { coldState }: { coldState: boolean },
+) {
   const prefix = `bench:${name}:`;
-  const state = createEventState({ redis, prefix });
+  let state = createEventState({ redis, prefix });
   const writer = makeWriter(prefix);
   let observedMs = Date.parse('2024-02-01T00:00:00Z');
   let n = 0;
-  const sums = { stateCpu: 0, writeCpu: 0, stateWall: 0, writeWall: 0 };
+  const sums = { stateCpu: 0, writeCpu: 0, stateWall: 0, writeWall: 0, stateClient: 0 };
   for (let b = 0; b < batches; b++) {
     const bySite = new Map<string, StateReading[]>();
     for (let i = 0; i < PER_BATCH; i++, n++) {
@@ -69,10 +77,13 @@ async function run(name: string, makeWriter: (prefix: string) => FeatureWriter) 
       });
       bySite.set(site, list);
     }
+    if (coldState) state = createEventState({ redis, prefix });
     const c0 = await cpuMicros();
+    const p0 = process.cpuUsage();
     const w0 = performance.now();
     const applied = await state.apply(bySite);
     const w1 = performance.now();
+    const p1 = process.cpuUsage(p0);
     const c1 = await cpuMicros();
     const rows: FeatureRow[] = [];
     const online: OnlineItem[] = [];
@@ -105,6 +116,7 @@ async function run(name: string, makeWriter: (prefix: string) => FeatureWriter) 
     sums.stateCpu += c1 - c0;
     sums.writeCpu += c2 - c1;
     sums.stateWall += w1 - w0;
+    sums.stateClient += p1.user + p1.system;
     sums.writeWall += w3 - w2;
   }
   const m = batches - WARMUP;
@@ -112,20 +124,31 @@ async function run(name: string, makeWriter: (prefix: string) => FeatureWriter) 
     stateCpuMs: sums.stateCpu / m / 1000,
     writeCpuMs: sums.writeCpu / m / 1000,
     stateWallMs: sums.stateWall / m,
+    stateClientMs: sums.stateClient / m / 1000,
     writeWallMs: sums.writeWall / m,
   };
 }
 
 try {
   console.log(`load average at start ${loadavg()[0]?.toFixed(1)} (2 shared cores)`);
-  const baseline = await run('two-step', (prefix) =>
-    createFeatureWriter(
-      createOnlineStore({ redis, keyOf: (s) => `${prefix}features:${s}` }),
-      createDhwYearToDate({ redis, prefix }),
-    ),
+  const baseline = await run(
+    'two-step',
+    (prefix) =>
+      createFeatureWriter(
+        createOnlineStore({ redis, keyOf: (s) => `${prefix}features:${s}` }),
+        createDhwYearToDate({ redis, prefix }),
+      ),
+    { coldState: true },
   );
-  const ours = await run('one-call', (prefix) =>
-    createRedisFeatureWriter({ redis, ytdPrefix: prefix, keyOf: (s) => `${prefix}features:${s}` }),
+  const ours = await run(
+    'one-call',
+    (prefix) =>
+      createRedisFeatureWriter({
+        redis,
+        ytdPrefix: prefix,
+        keyOf: (s) => `${prefix}features:${s}`,
+      }),
+    { coldState: false },
   );
   const row = (label: string, a: number, b: number) =>
     console.log(
@@ -139,10 +162,9 @@ try {
   );
   row('feature write (+ year-to-date DHW), Redis CPU', ours.writeCpuMs, baseline.writeCpuMs);
   row('feature write (+ year-to-date DHW), wall', ours.writeWallMs, baseline.writeWallMs);
-  // The same event-state call in both runs: its cost beside the write's.
-  console.log(
-    `event state (one call per batch), Redis CPU ${ours.stateCpuMs.toFixed(2)} ms, wall ${ours.stateWallMs.toFixed(2)} ms`,
-  );
+  row('event state (sites known vs read), Redis CPU', ours.stateCpuMs, baseline.stateCpuMs);
+  row('event state (sites known vs read), wall', ours.stateWallMs, baseline.stateWallMs);
+  row('event state, processor CPU', ours.stateClientMs, baseline.stateClientMs);
   console.log(`load average at end ${loadavg()[0]?.toFixed(1)}`);
 } finally {
   await redis.quit();

@@ -2,20 +2,30 @@ import { TransportError } from '@reefguard/core';
 import type { Redis, Result } from 'ioredis';
 
 /**
- * The event-time state of every site, kept in Redis so that any number of processor instances
- * share it: per-day SST sums, counts and maxima, the site's watermark (latest event time), the
- * latest turbidity and its history, and the ids already applied per day. One Lua script call
- * per batch de-duplicates, classifies late readings and updates the aggregates of every site
- * in it atomically, so a redelivered or doubly delivered reading is never counted twice and
- * two instances can never interleave half-applied batches. The call names every key it
- * touches (each site's day hash, satellite ids and per-day id sets), so it needs them on one
- * Redis: a single server, as the online store is, or on Redis Cluster keys hashed to one slot.
+ * The event-time state of every site: per-day SST sums, counts and maxima, the site's watermark
+ * (latest event time), the latest turbidity and its history, and the ids already applied per
+ * day. Redis holds the committed state, so any number of processor instances share it and a
+ * restarted one carries on; each instance keeps the sites it has seen in memory and applies a
+ * batch there (de-duplicating, classifying late readings, adding to the aggregates), then
+ * commits every changed site in one Lua call that checks each site's sequence first: if another
+ * instance (or a satellite ingest) committed to one of the sites since this one last saw it,
+ * nothing is written, those sites are read again from Redis and the batch is applied to them
+ * anew. A redelivered or doubly delivered reading is therefore never counted twice, and two
+ * instances never interleave half-applied batches, while the usual case (a site's readings
+ * arriving at one instance, as with a consumer partitioned by site) costs one write per site
+ * and no reads. The call names every key it touches (each site's day hash, satellite ids and
+ * per-day id sets), so it needs them on one Redis: a single server, as the online store is, or
+ * on Redis Cluster keys hashed to one slot.
  */
 
 /** Days of daily means returned per site: 84-day DHW window, 7 more for the trend, today. */
 export const STATE_WINDOW_DAYS = 92;
 /** Readings later than this behind the site's watermark go to the late-data table. */
 export const DEFAULT_ALLOWED_LATENESS_MS = 6 * 60 * 60 * 1000;
+/** Commits retried after a conflict (another writer) before the batch fails. */
+export const MAX_COMMIT_ATTEMPTS = 20;
+
+const DAY_MS = 86_400_000;
 
 /** One reading to apply: a short parameter code keeps the script's arguments small. */
 export interface StateReading {
@@ -52,154 +62,51 @@ export interface SiteApplyResult {
   window: SiteWindow;
 }
 
-// One script call per batch for every site in it (atomic for all of them). Per site, KEYS holds
-// its day hash, its satellite ids, then one seen-id set per day listed in its ARGV group; the
-// ARGV group is: expected seq, reading count, the days 'd;' (in the order of those keys), the
-// readings packed 'ms,kind,value;', then one id per reading. Every group is parsed and checked
-// before anything is written, so a bad argument fails the whole script with nothing applied.
-const SCRIPT = `
-local lateness, ttl, W = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local groups = {}
-local a, kx = 4, 1
-while a <= #ARGV do
-  local g = {days = KEYS[kx], satSeen = KEYS[kx + 1], expectSeq = tonumber(ARGV[a]), idAt = a + 4}
-  local count = tonumber(ARGV[a + 1])
-  local seenKey, nd = {}, 0
-  for d in string.gmatch(ARGV[a + 2], '([^;]+);') do
-    nd = nd + 1
-    seenKey[tonumber(d)] = KEYS[kx + 1 + nd]
-  end
-  local msOf, kindOf, valueOf, dayOf = {}, {}, {}, {}
-  local k = 0
-  for ms, kind, v in string.gmatch(ARGV[a + 3], '([^,;]+),(%a),([^,;]+);') do
-    msOf[k] = tonumber(ms); kindOf[k] = kind; valueOf[k] = tonumber(v)
-    dayOf[k] = math.floor(msOf[k] / 86400000)
-    if kind ~= 's' and not seenKey[dayOf[k]] then
-      return redis.error_reply('reefguard state: no id set key for day ' .. dayOf[k] .. ' of ' .. g.days)
-    end
-    k = k + 1
-  end
-  if k ~= count then return redis.error_reply('reefguard state: ' .. k .. ' packed readings for ' .. count .. ' ids of ' .. g.days) end
-  g.count, g.msOf, g.kindOf, g.valueOf, g.dayOf, g.seenKey = count, msOf, kindOf, valueOf, dayOf, seenKey
-  groups[#groups + 1] = g
-  a = a + 4 + count
-  kx = kx + 2 + nd
-end
+/** A day's water temperature: count, sum and maximum (°C). */
+type DayAggregate = [n: number, sum: number, max: number];
 
-local function applySite(g)
-  local days, satSeen, count = g.days, g.satSeen, g.count
-  local msOf, kindOf, valueOf, dayOf = g.msOf, g.kindOf, g.valueOf, g.dayOf
-  local wm = tonumber(redis.call('HGET', days, 'wm') or '-1')
-  local oldWmDay = math.floor(wm / 86400000)
-  local idsByDay = {}
-  for k = 0, count - 1 do
-    if kindOf[k] ~= 's' then
-      local d = dayOf[k]
-      local ids = idsByDay[d]
-      if not ids then ids = {}; idsByDay[d] = ids end
-      ids[#ids + 1] = ARGV[g.idAt + k]
-    end
-  end
-  local seen = {}
-  for d, ids in pairs(idsByDay) do
-    local flags = redis.call('SMISMEMBER', g.seenKey[d], unpack(ids))
-    for j = 1, #ids do if flags[j] == 1 then seen[ids[j]] = true end end
-  end
-  local statuses, acc, newIds = {}, {}, {}
-  local tn, ts, tq, tl = 0, 0, 0, nil
-  local tms = tonumber(redis.call('HGET', days, 'tms') or '-1')
-  local firstTouched = nil
-  for k = 0, count - 1 do
-    local id, ms, kind, v = ARGV[g.idAt + k], msOf[k], kindOf[k], valueOf[k]
-    local day = dayOf[k]
-    local status
-    if kind == 's' then
-      -- Satellite turbidity: scenes arrive days late, so no lateness and no watermark move;
-      -- their ids are kept for good (a few per site and week) so a re-ingest never counts twice.
-      if redis.call('SADD', satSeen, id) == 0 then
-        status = 'D'
-      else
-        status = 'N'
-        tn = tn + 1; ts = ts + v; tq = tq + v * v
-        if ms >= tms then tms = ms; tl = v end
-      end
-    elseif seen[id] then
-      status = 'D'
-    elseif wm >= 0 and ms < wm - lateness then
-      status = 'L'
-    else
-      status = 'N'
-      seen[id] = true
-      local ids = newIds[day]
-      if not ids then ids = {}; newIds[day] = ids end
-      ids[#ids + 1] = id
-      if kind == 'w' then
-        local x = acc[day]
-        if not x then x = {0, 0, -1e9}; acc[day] = x end
-        x[1] = x[1] + 1
-        x[2] = x[2] + v
-        if v > x[3] then x[3] = v end
-      elseif kind == 't' then
-        tn = tn + 1; ts = ts + v; tq = tq + v * v
-        if ms >= tms then tms = ms; tl = v end
-      end
-      if ms > wm then wm = ms end
-    end
-    if status ~= 'L' and kind ~= 's' and (firstTouched == nil or day < firstTouched) then firstTouched = day end
-    statuses[#statuses + 1] = status
-  end
-  for d, ids in pairs(newIds) do
-    redis.call('SADD', g.seenKey[d], unpack(ids))
-    redis.call('PEXPIRE', g.seenKey[d], ttl)
-  end
-  for d, x in pairs(acc) do
-    redis.call('HINCRBY', days, d .. 'n', x[1])
-    redis.call('HINCRBYFLOAT', days, d .. 's', x[2])
-    local mx = tonumber(redis.call('HGET', days, d .. 'x') or '-1e9')
-    if x[3] > mx then redis.call('HSET', days, d .. 'x', x[3]) end
-  end
-  if tn > 0 then
-    redis.call('HINCRBY', days, 'tn', tn)
-    redis.call('HINCRBYFLOAT', days, 'ts', ts)
-    redis.call('HINCRBYFLOAT', days, 'tq', tq)
-    if tl then redis.call('HSET', days, 'tms', tms, 'tl', tl) end
-  end
-  redis.call('HSET', days, 'wm', wm)
-  local seq = redis.call('HINCRBY', days, 'seq', 1)
-  local wmDay = math.floor(wm / 86400000)
-  if oldWmDay >= 0 and wmDay > oldWmDay then
-    for d = math.max(oldWmDay - W, wmDay - W - 400), wmDay - W do
-      redis.call('HDEL', days, d .. 'n', d .. 's', d .. 'x')
-    end
-  end
-  local fields, full = {}, 0
-  if seq - 1 == g.expectSeq then
-    -- Nobody else wrote since this caller's last view: only the days it just changed.
-    for d in pairs(acc) do
-      fields[#fields + 1] = d .. 'n'; fields[#fields + 1] = d .. 's'; fields[#fields + 1] = d .. 'x'
-    end
-  else
-    full = 1
-    for d = wmDay - W + 1, wmDay do
-      fields[#fields + 1] = d .. 'n'; fields[#fields + 1] = d .. 's'; fields[#fields + 1] = d .. 'x'
-    end
-  end
-  fields[#fields + 1] = 'tl'; fields[#fields + 1] = 'tn'; fields[#fields + 1] = 'ts'
-  fields[#fields + 1] = 'tq'
-  local values = redis.call('HMGET', days, unpack(fields))
-  local keys = {}
-  if full == 0 then for d in pairs(acc) do keys[#keys + 1] = d end end
-  return {table.concat(statuses), tostring(wm), tostring(firstTouched or ''), seq, full, keys, values}
-end
+/** A site's committed state as this instance knows it (Redis hash fields in brackets). */
+interface SiteState {
+  /** Commits to the site so far, by anyone [seq]. */
+  seq: number;
+  /** Watermark, epoch ms, -1 before the first reading [wm]. */
+  wm: number;
+  /** [{day}n, {day}s, {day}x] */
+  days: Map<number, DayAggregate>;
+  /** Turbidity count, sum, sum of squares, latest time and value [tn ts tq tms tl]. */
+  tn: number;
+  ts: number;
+  tq: number;
+  tms: number;
+  tl: number | null;
+  /** Ids applied per day, for the days whose ids are all known here [seen:{site}:{day}]. */
+  seen: Map<number, Set<string>>;
+  /** Satellite scene ids applied, kept for good [satseen:{site}]. */
+  satSeen: Set<string>;
+}
 
-local out = {}
-for i, g in ipairs(groups) do out[i] = applySite(g) end
-return out
-`;
+/** What one batch does to one site, before it is committed. */
+interface SiteDraft {
+  statuses: ApplyStatus[];
+  wm: number;
+  /** The changed days' new aggregates. */
+  days: Map<number, DayAggregate>;
+  /** Days that fall out of the window (deleted from the hash). */
+  pruned: number[];
+  newIds: Map<number, string[]>;
+  satIds: string[];
+  turbidity: { tn: number; ts: number; tq: number; tms: number; tl: number | null } | null;
+  firstTouchedDay: number;
+}
 
 export interface EventState {
   /** Applies one batch; readings grouped by site, results in the same order. */
   apply(bySite: Map<string, StateReading[]>): Promise<Map<string, SiteApplyResult>>;
+  /**
+   * Since creation: sites read whole from Redis (first sight, or after a conflict), and sites
+   * another writer had changed at commit time (each one read again and re-applied).
+   */
+  readonly counts: { siteReads: number; conflicts: number };
 }
 
 export interface EventStateOptions {
@@ -209,135 +116,392 @@ export interface EventStateOptions {
   allowedLatenessMs?: number;
 }
 
-/** One site's reply: statuses, watermark, first touched day, seq, full window?, days, values. */
-type SiteReply = [string, string, string, number, number, number[], (string | null)[]];
+// One call per batch for every changed site. ARGV[1] is the id sets' TTL (ms); then per site: a
+// header 'expected seq,id-set days,satellite ids', the hash fields to set packed
+// 'field\tvalue\t...', the fields to delete packed 'field\t...', per id-set day its id count
+// and ids, then the satellite ids (ids, any string, one argument each; the rest packed because
+// ioredis and Redis pay per argument). KEYS per site: its day hash, its satellite id set, one id
+// set per day in the order of ARGV. Every site's seq is checked before anything is written; a
+// mismatch returns the 1-based positions of the sites that changed and writes nothing.
+const COMMIT_SCRIPT = `
+local ttl = tonumber(ARGV[1])
+local groups, stale = {}, {}
+local a, kx = 2, 1
+while a <= #ARGV do
+  local expect, ns, nsat = string.match(ARGV[a], '^(%d+),(%d+),(%d+)$')
+  if not expect then return redis.error_reply('reefguard state: bad site header at argument ' .. a) end
+  local g = {days = KEYS[kx], satSeen = KEYS[kx + 1], seenAt = kx + 2, expect = tonumber(expect),
+    ns = tonumber(ns), nsat = tonumber(nsat), hash = ARGV[a + 1], deleted = ARGV[a + 2], at = a + 3}
+  local p = g.at
+  for d = 1, g.ns do p = p + 1 + tonumber(ARGV[p]) end
+  g.satAt = p
+  a = p + g.nsat
+  kx = kx + 2 + g.ns
+  groups[#groups + 1] = g
+  if tonumber(redis.call('HGET', g.days, 'seq') or '0') ~= g.expect then stale[#stale + 1] = #groups end
+end
+if a ~= #ARGV + 1 then return redis.error_reply('reefguard state: arguments do not add up') end
+if #stale > 0 then return stale end
+local function addAll(key, from, count)
+  local i = 0
+  while i < count do
+    local n = math.min(count - i, 1000)
+    redis.call('SADD', key, unpack(ARGV, from + i, from + i + n - 1))
+    i = i + n
+  end
+end
+for _, g in ipairs(groups) do
+  local fields = {}
+  for f, v in string.gmatch(g.hash, '([^\t]+)\t([^\t]+)\t') do
+    fields[#fields + 1] = f; fields[#fields + 1] = v
+  end
+  redis.call('HSET', g.days, unpack(fields))
+  if g.deleted ~= '' then
+    local gone = {}
+    for f in string.gmatch(g.deleted, '([^\t]+)\t') do gone[#gone + 1] = f end
+    redis.call('HDEL', g.days, unpack(gone))
+  end
+  local p = g.at
+  for d = 1, g.ns do
+    local count, key = tonumber(ARGV[p]), KEYS[g.seenAt + d - 1]
+    addAll(key, p + 1, count)
+    redis.call('PEXPIRE', key, ttl)
+    p = p + 1 + count
+  end
+  if g.nsat > 0 then addAll(g.satSeen, g.satAt, g.nsat) end
+end
+return {}
+`;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    reefguardApplyState(
+    reefguardCommitState(
       numberOfKeys: number,
       ...keysAndArgs: (string | number)[]
-    ): Result<SiteReply[], Context>;
+    ): Result<number[], Context>;
   }
-}
-
-/** What this instance last saw of a site: day -> [count, sum, max] and the state sequence. */
-interface SiteCache {
-  seq: number;
-  days: Map<number, [number, number, number]>;
 }
 
 export function createEventState(options: EventStateOptions): EventState {
   const { redis, prefix } = options;
   const lateness = options.allowedLatenessMs ?? DEFAULT_ALLOWED_LATENESS_MS;
   // Ids are remembered for the lateness plus two days: an older redelivery is late anyway.
-  const seenTtlMs = lateness + 2 * 86_400_000;
-  const cache = new Map<string, SiteCache>();
+  const seenTtlMs = lateness + 2 * DAY_MS;
+  const seenDaysKept = Math.ceil(seenTtlMs / DAY_MS) + 1;
+  const cache = new Map<string, SiteState>();
+  const counts = { siteReads: 0, conflicts: 0 };
+  const daysKey = (site: string) => `${prefix}days:${site}`;
+  const satKey = (site: string) => `${prefix}satseen:${site}`;
+  const seenKey = (site: string, day: number) => `${prefix}seen:${site}:${day}`;
   // No fixed key count: each call declares every key it touches (see the script).
-  redis.defineCommand('reefguardApplyState', { lua: SCRIPT });
-  return {
-    async apply(bySite) {
-      const sites = [...bySite.keys()];
-      const results = new Map<string, SiteApplyResult>();
-      if (sites.length === 0) return results;
-      const keys: string[] = [];
-      const args: (string | number)[] = [lateness, seenTtlMs, STATE_WINDOW_DAYS];
-      for (const site of sites) {
-        const readings = bySite.get(site) ?? [];
-        // One packed argument for the numbers and kinds, one per id: ioredis and Redis pay per
-        // argument, and ids (any string) are the only part that could hold a separator.
-        let packed = '';
-        let dayList = '';
-        const daysKey = `${prefix}days:${site}`;
-        keys.push(daysKey, `${prefix}satseen:${site}`);
-        const seenDays = new Set<number>();
-        args.push(cache.get(site)?.seq ?? -1, readings.length, '', '');
-        const at = args.length - 2;
-        for (const r of readings) {
-          packed += `${r.observedMs},${r.kind},${r.value};`;
-          args.push(r.id);
-          const day = Math.floor(r.observedMs / 86_400_000);
-          if (r.kind !== 's' && !seenDays.has(day)) {
-            seenDays.add(day);
-            dayList += `${day};`;
-            keys.push(`${prefix}seen:${site}:${day}`);
-          }
-        }
-        args[at] = dayList;
-        args[at + 1] = packed;
-      }
-      const replies = await redis.reefguardApplyState(keys.length, ...keys, ...args);
-      sites.forEach((site, i) => {
-        const reply = replies[i];
-        if (!reply) throw new TransportError(`event state: Redis gave no reply for site ${site}`);
-        const [statuses, wm, firstTouched, seq, full, changedDays, values] = reply;
-        const watermarkMs = Number(wm);
-        const lastDay = Math.floor(watermarkMs / 86_400_000);
-        let entry = cache.get(site);
-        if (!entry || full === 1) {
-          entry = { seq, days: new Map() };
-          cache.set(site, entry);
-          for (let k = 0; k < STATE_WINDOW_DAYS; k++) {
-            setDay(entry, lastDay - STATE_WINDOW_DAYS + 1 + k, values, 3 * k);
-          }
-        } else {
-          entry.seq = seq;
-          changedDays.forEach((day, k) => {
-            setDay(entry as SiteCache, Number(day), values, 3 * k);
-          });
-        }
-        for (const day of entry.days.keys()) {
-          if (day <= lastDay - STATE_WINDOW_DAYS) entry.days.delete(day);
-        }
-        const t = values.length - 4;
-        results.set(site, {
-          statuses: [...statuses] as ApplyStatus[],
-          window: toWindow(entry, watermarkMs, lastDay, firstTouched, values.slice(t), seq),
+  redis.defineCommand('reefguardCommitState', { lua: COMMIT_SCRIPT });
+
+  /**
+   * Reads what this instance does not know: a site seen for the first time (or changed by
+   * another writer) whole, and which of the batch's ids Redis already holds on days whose ids
+   * this instance does not all know (it knows them from a day's start on). Returns those ids.
+   */
+  async function load(bySite: Map<string, StateReading[]>): Promise<Map<string, Set<string>>> {
+    const pipeline = redis.pipeline();
+    const steps: ((reply: unknown) => void)[] = [];
+    const applied = new Map<string, Set<string>>();
+    const wholeDays: [SiteState, number[]][] = [];
+    for (const [site, readings] of bySite) {
+      let state = cache.get(site);
+      const whole = !state;
+      if (!state) {
+        const fresh = emptyState();
+        state = fresh;
+        cache.set(site, fresh);
+        counts.siteReads += 1;
+        pipeline.hgetall(daysKey(site));
+        steps.push((reply) => readHash(fresh, reply as Record<string, string>));
+        pipeline.smembers(satKey(site));
+        steps.push((reply) => {
+          for (const id of reply as string[]) fresh.satSeen.add(id);
         });
-      });
+      }
+      const known = state;
+      const asked = new Map<number, string[]>();
+      for (const r of readings) {
+        const day = Math.floor(r.observedMs / DAY_MS);
+        if (r.kind === 's' || known.seen.has(day)) continue;
+        // A day after the watermark's holds no id yet: a commit that added one would have moved
+        // the watermark there (and a commit since this view fails the sequence check).
+        if (!whole && day > Math.floor(known.wm / DAY_MS)) {
+          known.seen.set(day, new Set());
+          continue;
+        }
+        const ids = asked.get(day);
+        if (ids) ids.push(r.id);
+        else asked.set(day, [r.id]);
+      }
+      if (asked.size === 0) continue;
+      if (whole) wholeDays.push([known, [...asked.keys()]]);
+      const found = new Set<string>();
+      applied.set(site, found);
+      for (const [day, ids] of asked) {
+        pipeline.smismember(seenKey(site, day), ...ids);
+        steps.push((reply) => {
+          (reply as number[]).forEach((flag, k) => {
+            if (flag === 1) found.add(ids[k] as string);
+          });
+        });
+      }
+    }
+    if (steps.length === 0) return applied;
+    const replies = (await pipeline.exec()) ?? [];
+    replies.forEach(([error, reply], i) => {
+      if (error) throw new TransportError('event state: reading a site from Redis failed', error);
+      steps[i]?.(reply);
+    });
+    // The same rule once a site's watermark is read.
+    for (const [state, days] of wholeDays) {
+      for (const day of days)
+        if (day > Math.floor(state.wm / DAY_MS)) state.seen.set(day, new Set());
+    }
+    return applied;
+  }
+
+  async function commit(drafts: Map<string, SiteDraft>): Promise<string[]> {
+    const keys: string[] = [];
+    const args: (string | number)[] = [seenTtlMs];
+    const sites = [...drafts.keys()];
+    for (const site of sites) {
+      const draft = drafts.get(site) as SiteDraft;
+      const state = cache.get(site) as SiteState;
+      let deleted = '';
+      for (const d of draft.pruned) deleted += `${d}n\t${d}s\t${d}x\t`;
+      keys.push(daysKey(site), satKey(site));
+      args.push(`${state.seq},${draft.newIds.size},${draft.satIds.length}`);
+      args.push(hashFields(state, draft), deleted);
+      for (const [day, ids] of draft.newIds) {
+        keys.push(seenKey(site, day));
+        args.push(ids.length, ...ids);
+      }
+      args.push(...draft.satIds);
+    }
+    const stale = await redis.reefguardCommitState(keys.length, ...keys, ...args);
+    return stale.map((position) => sites[position - 1] as string);
+  }
+
+  return {
+    counts,
+    async apply(bySite) {
+      const results = new Map<string, SiteApplyResult>();
+      if (bySite.size === 0) return results;
+      const drafts = new Map<string, SiteDraft>();
+      let pending = bySite;
+      for (let attempt = 1; ; attempt++) {
+        const applied = await load(pending);
+        for (const [site, readings] of pending) {
+          const state = cache.get(site) as SiteState;
+          drafts.set(site, draftSite(state, readings, applied.get(site), lateness));
+        }
+        const stale = await commit(drafts);
+        if (stale.length === 0) break;
+        if (attempt >= MAX_COMMIT_ATTEMPTS) {
+          throw new TransportError(
+            `event state: sites ${stale.join(', ')} changed under this instance ${attempt} times in a row`,
+          );
+        }
+        // Someone else committed to these sites: read them again and redo only their part.
+        counts.conflicts += stale.length;
+        for (const site of stale) cache.delete(site);
+        pending = new Map(stale.map((site) => [site, bySite.get(site) as StateReading[]]));
+      }
+      for (const [site, draft] of drafts) {
+        const state = cache.get(site) as SiteState;
+        install(state, draft, seenDaysKept);
+        results.set(site, {
+          statuses: draft.statuses,
+          window: toWindow(state, draft.firstTouchedDay),
+        });
+      }
       return results;
     },
   };
 }
 
-function setDay(entry: SiteCache, day: number, values: (string | null)[], at: number) {
-  const n = Number(values[at] ?? 0);
-  if (n > 0) entry.days.set(day, [n, Number(values[at + 1]), Number(values[at + 2])]);
-  else entry.days.delete(day);
+const emptyState = (): SiteState => ({
+  seq: 0,
+  wm: -1,
+  days: new Map(),
+  tn: 0,
+  ts: 0,
+  tq: 0,
+  tms: -1,
+  tl: null,
+  seen: new Map(),
+  satSeen: new Set(),
+});
+
+const DAY_FIELD = /^(-?\d+)([nsx])$/;
+
+/** A site's day hash as stored (HGETALL) into its state. */
+function readHash(state: SiteState, hash: Record<string, string>): void {
+  const n = new Map<number, number>();
+  for (const [field, text] of Object.entries(hash)) {
+    const match = DAY_FIELD.exec(field);
+    if (match) {
+      const day = Number(match[1]);
+      const aggregate = state.days.get(day) ?? [0, 0, Number.NEGATIVE_INFINITY];
+      const slot = match[2] === 'n' ? 0 : match[2] === 's' ? 1 : 2;
+      aggregate[slot] = Number(text);
+      state.days.set(day, aggregate);
+      if (slot === 0) n.set(day, Number(text));
+    }
+  }
+  for (const day of [...state.days.keys()]) if (!((n.get(day) ?? 0) > 0)) state.days.delete(day);
+  state.seq = Number(hash.seq ?? 0);
+  state.wm = Number(hash.wm ?? -1);
+  state.tn = Number(hash.tn ?? 0);
+  state.ts = Number(hash.ts ?? 0);
+  state.tq = Number(hash.tq ?? 0);
+  state.tms = Number(hash.tms ?? -1);
+  state.tl = hash.tl === undefined ? null : Number(hash.tl);
 }
 
-function toWindow(
-  entry: SiteCache,
-  watermarkMs: number,
-  lastDay: number,
-  firstTouched: string,
-  turbidityValues: (string | null)[],
-  seq: number,
-): SiteWindow {
+/**
+ * Applies a site's readings to a copy of what changes: new ids, the day aggregates they add
+ * to, turbidity, watermark; the state itself is untouched until the commit succeeds.
+ */
+function draftSite(
+  state: SiteState,
+  readings: readonly StateReading[],
+  /** Ids of these readings that Redis holds on days whose ids the state does not all know. */
+  applied: Set<string> | undefined,
+  lateness: number,
+): SiteDraft {
+  const statuses: ApplyStatus[] = [];
+  const days = new Map<number, DayAggregate>();
+  const newIds = new Map<number, string[]>();
+  const batchIds = new Set<string>();
+  const satIds: string[] = [];
+  let { wm } = state;
+  let turbidity: SiteDraft['turbidity'] = null;
+  let firstTouchedDay = Number.NaN;
+  const addTurbidity = (ms: number, v: number) => {
+    const t = turbidity ?? {
+      tn: state.tn,
+      ts: state.ts,
+      tq: state.tq,
+      tms: state.tms,
+      tl: state.tl,
+    };
+    t.tn += 1;
+    t.ts += v;
+    t.tq += v * v;
+    if (ms >= t.tms) {
+      t.tms = ms;
+      t.tl = v;
+    }
+    turbidity = t;
+  };
+  for (const r of readings) {
+    const day = Math.floor(r.observedMs / DAY_MS);
+    let status: ApplyStatus;
+    if (r.kind === 's') {
+      // Satellite turbidity: scenes arrive days late, so no lateness and no watermark move;
+      // their ids are kept for good (a few per site and week) so a re-ingest never counts twice.
+      if (state.satSeen.has(r.id) || batchIds.has(`s${r.id}`)) status = 'D';
+      else {
+        status = 'N';
+        batchIds.add(`s${r.id}`);
+        satIds.push(r.id);
+        addTurbidity(r.observedMs, r.value);
+      }
+    } else if (state.seen.get(day)?.has(r.id) || applied?.has(r.id) || batchIds.has(r.id)) {
+      status = 'D';
+    } else if (wm >= 0 && r.observedMs < wm - lateness) {
+      status = 'L';
+    } else {
+      status = 'N';
+      batchIds.add(r.id);
+      const ids = newIds.get(day);
+      if (ids) ids.push(r.id);
+      else newIds.set(day, [r.id]);
+      if (r.kind === 'w') {
+        let aggregate = days.get(day);
+        if (!aggregate) {
+          const stored = state.days.get(day);
+          aggregate = stored ? [...stored] : [0, 0, Number.NEGATIVE_INFINITY];
+          days.set(day, aggregate);
+        }
+        aggregate[0] += 1;
+        aggregate[1] += r.value;
+        if (r.value > aggregate[2]) aggregate[2] = r.value;
+      } else if (r.kind === 't') {
+        addTurbidity(r.observedMs, r.value);
+      }
+      if (r.observedMs > wm) wm = r.observedMs;
+    }
+    if (status !== 'L' && r.kind !== 's' && !(day >= firstTouchedDay)) firstTouchedDay = day;
+    statuses.push(status);
+  }
+  const lastKept = Math.floor(wm / DAY_MS) - STATE_WINDOW_DAYS;
+  const pruned = [...state.days.keys(), ...days.keys()].filter((d) => d <= lastKept);
+  for (const d of pruned) days.delete(d);
+  return {
+    statuses,
+    wm,
+    days,
+    pruned: [...new Set(pruned)],
+    newIds,
+    satIds,
+    turbidity,
+    firstTouchedDay,
+  };
+}
+
+/** The hash fields a draft sets, packed: changed days, watermark, turbidity, the next sequence. */
+function hashFields(state: SiteState, draft: SiteDraft): string {
+  let fields = `seq\t${state.seq + 1}\twm\t${draft.wm}\t`;
+  for (const [day, [n, sum, max]] of draft.days) {
+    fields += `${day}n\t${n}\t${day}s\t${sum}\t${day}x\t${max}\t`;
+  }
+  const t = draft.turbidity;
+  if (t) {
+    fields += `tn\t${t.tn}\tts\t${t.ts}\ttq\t${t.tq}\t`;
+    if (t.tl !== null) fields += `tms\t${t.tms}\ttl\t${t.tl}\t`;
+  }
+  return fields;
+}
+
+/** A committed draft into the state; id sets of days past the ids' TTL are dropped. */
+function install(state: SiteState, draft: SiteDraft, seenDaysKept: number): void {
+  state.seq += 1;
+  state.wm = draft.wm;
+  for (const day of draft.pruned) state.days.delete(day);
+  for (const [day, aggregate] of draft.days) state.days.set(day, aggregate);
+  // Only days whose ids are all known keep them (the others ask Redis per batch).
+  for (const [day, ids] of draft.newIds) {
+    const set = state.seen.get(day);
+    if (set) for (const id of ids) set.add(id);
+  }
+  for (const id of draft.satIds) state.satSeen.add(id);
+  if (draft.turbidity) Object.assign(state, draft.turbidity);
+  const oldestSeen = Math.floor(state.wm / DAY_MS) - seenDaysKept;
+  for (const day of state.seen.keys()) if (day < oldestSeen) state.seen.delete(day);
+}
+
+function toWindow(state: SiteState, firstTouchedDay: number): SiteWindow {
+  const watermarkMs = state.wm;
+  const lastDay = Math.floor(watermarkMs / DAY_MS);
   const meanC = new Float64Array(STATE_WINDOW_DAYS).fill(Number.NaN);
   const maxC = new Float64Array(STATE_WINDOW_DAYS).fill(Number.NaN);
   const firstDay = lastDay - STATE_WINDOW_DAYS + 1;
-  for (const [day, [n, sum, max]] of entry.days) {
+  for (const [day, [n, sum, max]] of state.days) {
     const k = day - firstDay;
-    if (k < 0 || k >= STATE_WINDOW_DAYS) continue;
+    if (k < 0 || k >= STATE_WINDOW_DAYS || !(n > 0)) continue;
     meanC[k] = sum / n;
     maxC[k] = max;
   }
-  const [tl, tnText, ts, tq] = turbidityValues;
-  const tn = Number(tnText ?? 0);
   let turbidity: SiteWindow['turbidity'] = null;
-  if (tn > 0) {
-    const mean = Number(ts) / tn;
-    const variance = Math.max(Number(tq) / tn - mean * mean, 0);
-    turbidity = { latest: Number(tl), n: tn, mean, std: Math.sqrt(variance) };
+  if (state.tn > 0) {
+    const mean = state.ts / state.tn;
+    const variance = Math.max(state.tq / state.tn - mean * mean, 0);
+    turbidity = { latest: Number(state.tl), n: state.tn, mean, std: Math.sqrt(variance) };
   }
-  return {
-    watermarkMs,
-    lastDay,
-    meanC,
-    maxC,
-    firstTouchedDay: firstTouched === '' ? Number.NaN : Number(firstTouched),
-    turbidity,
-    seq,
-  };
+  return { watermarkMs, lastDay, meanC, maxC, firstTouchedDay, turbidity, seq: state.seq };
 }
