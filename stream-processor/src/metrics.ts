@@ -43,6 +43,16 @@ export function createProcessorMetrics(registry = new Registry()) {
       help: 'Batches committed',
       registers: [registry],
     }),
+    stateSiteReads: new Counter({
+      name: 'reefguard_stream_state_site_reads_total',
+      help: 'Sites read whole from Redis by the event state (first sight, or after a conflict)',
+      registers: [registry],
+    }),
+    stateConflicts: new Counter({
+      name: 'reefguard_stream_state_conflicts_total',
+      help: 'Sites another writer had changed when this instance committed (read again, re-applied)',
+      registers: [registry],
+    }),
   };
 }
 

@@ -240,8 +240,11 @@ export async function applyBatch(
       );
     }
     const stateStart = performance.now();
+    const { siteReads, conflicts } = options.state.counts;
     const applied = await options.state.apply(stateInput);
     stateMs += performance.now() - stateStart;
+    metrics.stateSiteReads.inc(options.state.counts.siteReads - siteReads);
+    metrics.stateConflicts.inc(options.state.counts.conflicts - conflicts);
     for (const [siteId, rows] of roundRows) {
       const result = applied.get(siteId);
       const site = sites.get(siteId) as SiteProfile;

@@ -40,6 +40,14 @@ describe('stream processor - two instances share the load without double countin
       }),
     );
     expect(stored[0]! + stored[1]!).toBe(readings.length);
+    // Each instance read a site whole the first time it saw it and after each conflict (the
+    // other instance had committed to it since): the metrics say so.
+    for (const [i, p] of instances.entries()) {
+      const seen = new Set(outcomes[i]?.flatMap((o) => o.vectors.map((v) => v.site_id)));
+      const reads = (await p.metrics.stateSiteReads.get()).values[0]?.value;
+      const conflicts = (await p.metrics.stateConflicts.get()).values[0]?.value ?? 0;
+      expect(reads).toBe(seen.size + conflicts);
+    }
     for (const site of SITES) {
       expect(await redis.hget(`${iso.options.statePrefix}days:${site}`, `${DAY}n`)).toBe('60');
       expect(await redis.hget(iso.onlineKey(site), 'sst_daily_mean')).toBe('28');
