@@ -270,10 +270,11 @@ function printLive(rate: number, seconds: number, l: Awaited<ReturnType<typeof l
   console.log(
     `  CPU per reading, us: processor ${l.cpuUsPerReading.toFixed(1)} (event loop ${l.loopUsPerReading.toFixed(1)}, ${(100 * l.loopUtilization).toFixed(0)} % busy), Redis ${l.redisUsPerReading.toFixed(1)}`,
   );
-  console.log('  stage (per batch, ms)        mean     p50     p99     max');
+  console.log('  stage (per batch, ms)        mean     p50     p99     max  batches');
   for (const s of l.stageStats) {
+    // offline_wait: only the batches that waited for DuckDB (the loop stood still).
     console.log(
-      `    ${s.stage.padEnd(24)} ${s.meanMs.toFixed(2).padStart(7)} ${s.p50.toFixed(2).padStart(7)} ${s.p99.toFixed(2).padStart(7)} ${s.max.toFixed(2).padStart(7)}`,
+      `    ${s.stage.padEnd(24)} ${s.meanMs.toFixed(2).padStart(7)} ${s.p50.toFixed(2).padStart(7)} ${s.p99.toFixed(2).padStart(7)} ${s.max.toFixed(2).padStart(7)} ${String(s.batches).padStart(8)}`,
     );
   }
 }

@@ -33,7 +33,7 @@ export function createProcessorMetrics(registry = new Registry()) {
     }),
     stageSeconds: new Histogram({
       name: 'reefguard_stream_stage_seconds',
-      help: 'Time per batch in each processor stage (decode, event_state, features, online_write (with the year-to-date DHW), offline_commit, ack)',
+      help: 'Time per batch in each processor stage (decode, event_state, features, online_write (with the year-to-date DHW), offline_commit, offline_wait (the loop waiting for DuckDB), ack)',
       labelNames: ['stage'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],

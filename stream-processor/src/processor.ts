@@ -79,6 +79,7 @@ export const STAGES = [
   'features',
   'online_write',
   'offline_commit',
+  'offline_wait',
   'ack',
 ] as const;
 export type Stage = (typeof STAGES)[number];
@@ -128,7 +129,12 @@ export async function runProcessor(options: ProcessorOptions, signal?: AbortSign
         if (!failed.yes) Object.assign(failed, { yes: true, error });
       });
       inFlight.push(tail);
-      if (inFlight.length > maxInFlight) await inFlight.shift();
+      if (inFlight.length > maxInFlight) {
+        // Time the loop stands still because DuckDB is behind (the next batch waits for it).
+        const waitStart = performance.now();
+        await inFlight.shift();
+        reportStage(options, 'offline_wait', performance.now() - waitStart, batch.length);
+      }
       if (signal?.aborted) break;
     }
     await tail;
