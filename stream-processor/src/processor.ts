@@ -107,17 +107,30 @@ export async function runProcessor(options: ProcessorOptions, signal?: AbortSign
   const inFlight: Promise<void>[] = [];
   let tail: Promise<void> = Promise.resolve();
   const failed: { error?: unknown; yes: boolean } = { yes: false };
+  // Applied batches whose offline commit has not started, oldest first, with their online write.
+  const uncommitted: { applied: AppliedBatch; online: Promise<void> }[] = [];
+  const committed = new WeakSet<AppliedBatch>();
   try {
     for await (const batch of options.source.batches()) {
       if (failed.yes) throw failed.error;
       const applied = await applyBatch(options, batch);
       const online = writeOnline(options, applied, writer);
+      uncommitted.push({ applied, online });
       const previous = tail;
       tail = (async () => {
-        // The offline rows take their dhw_max_ytd from the online write's reply; commits stay
-        // in batch order.
         await Promise.all([online, previous]);
-        await commitOffline(options, applied);
+        if (!committed.has(applied)) {
+          // Every batch applied while DuckDB was busy goes into this one commit (each commit
+          // costs the same fixed work whatever its size); their online writes come first, as
+          // the offline rows take their dhw_max_ytd from them. Acks stay in batch order.
+          const group = uncommitted.splice(0);
+          await Promise.all(group.map((g) => g.online));
+          await commitOffline(
+            options,
+            group.map((g) => g.applied),
+          );
+          for (const g of group) committed.add(g.applied);
+        }
         await options.afterCommit?.(applied.outcome);
         const ackStart = performance.now();
         for (const d of batch) d.ack();
@@ -362,27 +375,41 @@ export async function writeOnline(
   options.afterOnline?.(applied.outcome);
 }
 
-/** Appends readings, quarantine, late data and features offline in one DuckDB commit. */
+/**
+ * Appends readings, quarantine, late data and features offline in one DuckDB commit: one batch,
+ * or several in application order (a reading repeated across them is kept once).
+ */
 export async function commitOffline(
   options: ProcessorOptions,
-  applied: AppliedBatch,
+  batches: AppliedBatch | readonly AppliedBatch[],
 ): Promise<void> {
-  const { outcome } = applied;
+  const group = Array.isArray(batches) ? batches : [batches as AppliedBatch];
   const { metrics } = options;
   const start = performance.now();
+  const fresh = group.flatMap((b) => b.fresh);
+  const ids = new Set(fresh.map((r) => r.reading.id));
+  const repeated: StoredReading[] = [];
+  for (const row of group.flatMap((b) => b.repeated)) {
+    if (ids.has(row.reading.id)) continue;
+    ids.add(row.reading.id);
+    repeated.push(row);
+  }
   await options.offline.appendBatch({
-    fresh: applied.fresh,
-    repeated: applied.repeated,
-    quarantined: outcome.quarantined,
-    late: outcome.late,
-    features: applied.featureRows,
+    fresh,
+    repeated,
+    quarantined: group.flatMap((b) => b.outcome.quarantined),
+    late: group.flatMap((b) => b.outcome.late),
+    features: group.flatMap((b) => b.featureRows),
   });
-  reportStage(options, 'offline_commit', performance.now() - start, outcome.deliveries.length);
-  metrics.readings.inc({ outcome: 'applied' }, outcome.applied);
-  metrics.readings.inc({ outcome: 'duplicate' }, outcome.duplicates);
-  metrics.readings.inc({ outcome: 'late' }, outcome.late.length);
-  metrics.readings.inc({ outcome: 'quarantined' }, outcome.quarantined.length);
-  metrics.batches.inc();
+  const readings = group.reduce((n, b) => n + b.outcome.deliveries.length, 0);
+  reportStage(options, 'offline_commit', performance.now() - start, readings);
+  for (const { outcome } of group) {
+    metrics.readings.inc({ outcome: 'applied' }, outcome.applied);
+    metrics.readings.inc({ outcome: 'duplicate' }, outcome.duplicates);
+    metrics.readings.inc({ outcome: 'late' }, outcome.late.length);
+    metrics.readings.inc({ outcome: 'quarantined' }, outcome.quarantined.length);
+  }
+  metrics.batches.inc(group.length);
 }
 
 /** The features of `day` from the site's window (the window's last day is its watermark day). */

@@ -1,5 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import {
+  createBatchQueue,
   createEventState,
   createJetStreamSource,
   createOnlineStore,
@@ -9,7 +13,13 @@ import {
   runProcessor,
 } from '@reefguard/stream-processor';
 import { describe, expect, inject, it } from 'vitest';
-import { eventually, reading, TEST_SITES, useIsolatedConnections } from './stream-helpers.js';
+import {
+  eventually,
+  reading,
+  TEST_SITES,
+  useIsolatedConnections,
+  useRedisPrefix,
+} from './stream-helpers.js';
 
 const { natsUrl, redisUrl } = inject('stack');
 
@@ -104,6 +114,77 @@ describe('stream processor - online write first, offline commit behind it, ack l
       await source.close();
       await done;
       await store.close();
+    }
+  });
+
+  const { redis: ownRedis, prefix } = useRedisPrefix(redisUrl);
+
+  it('batches applied while DuckDB is busy share one commit; a reading repeated across them is stored once; acks in order', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sp-group-'));
+    const store = await openOfflineStore(join(dir, 'offline.duckdb'));
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const calls: number[] = [];
+    const offline: OfflineStore = {
+      ...store,
+      appendBatch: async (batch) => {
+        await gate;
+        await store.appendBatch(batch);
+        calls.push(batch.fresh.length + batch.repeated.length);
+      },
+    };
+    // Five batches of one reading each; the fourth redelivers the second's reading.
+    const payloads = ['18-054', '19-138', '16-024', '19-138', '14-116'].map((site) =>
+      JSON.stringify(reading(site, '2024-02-15T06:00:00Z', 27)),
+    );
+    const queue = createBatchQueue(1);
+    const acked: number[] = [];
+    const onlineAt: number[] = [];
+    for (const [i, payload] of payloads.entries()) {
+      queue.push({
+        data: new TextEncoder().encode(payload),
+        subject: 'readings',
+        receivedAtMs: Date.now(),
+        ack: () => {
+          acked.push(i);
+        },
+      });
+    }
+    const done = runProcessor({
+      source: { batches: () => queue.batches(), close: async () => queue.end() },
+      sites: TEST_SITES,
+      state: createEventState({ redis: ownRedis, prefix }),
+      offline,
+      online: createOnlineStore({ redis: ownRedis, keyOf: (s) => `${prefix}features:${s}` }),
+      heat: null,
+      metrics: createProcessorMetrics(),
+      sourceName: 'test',
+      maxInFlight: 8,
+      afterOnline: () => {
+        onlineAt.push(calls.length);
+      },
+    });
+    try {
+      // All five go online while DuckDB is held; the first commit is waiting on the gate.
+      await eventually(async () => (onlineAt.length === 5 ? true : undefined));
+      expect(acked).toEqual([]);
+      open();
+      queue.end();
+      await done;
+      // The first batch's commit had started alone; the other four went in one commit, the
+      // redelivered reading once.
+      expect(calls).toEqual([1, 3]);
+      expect(acked).toEqual([0, 1, 2, 3, 4]);
+      const [row] = await store.query(
+        'SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS d FROM readings',
+      );
+      expect(row).toEqual({ n: 4, d: 4 });
+    } finally {
+      open();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
