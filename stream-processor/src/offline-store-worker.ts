@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { type OfflineStore, type OfflineStoreOptions, openOfflineStore } from './offline-store.js';
+import { type PackedBatch, unpackBatch } from './offline-store-thread.js';
 
 /**
  * The worker side of {@link openOfflineStoreThread}: owns the DuckDB file and runs each call it
@@ -32,7 +33,11 @@ try {
 
 port.on('message', (call: OfflineCall) => {
   const method = store[call.method] as (...args: unknown[]) => Promise<unknown>;
-  method(...call.args).then(
+  const args =
+    call.method === 'appendBatch' && isPacked(call.args[0])
+      ? [unpackBatch(call.args[0])]
+      : call.args;
+  method(...args).then(
     (value) => port.postMessage({ id: call.id, ok: true, value } satisfies OfflineReply),
     (e: unknown) => {
       const error = e instanceof Error ? e : new Error(String(e));
@@ -45,3 +50,7 @@ port.on('message', (call: OfflineCall) => {
     },
   );
 });
+
+function isPacked(arg: unknown): arg is PackedBatch {
+  return typeof arg === 'object' && arg !== null && 'readingNumbers' in arg;
+}

@@ -179,7 +179,23 @@ export type AppendPath = 'arrow' | 'rows';
 
 export interface OfflineStoreOptions {
   appendPath?: AppendPath;
+  /**
+   * The statement sequence before one appender per table and prepared transaction statements
+   * were kept for the store's life: a new appender per call and BEGIN / COMMIT parsed and
+   * planned on every batch; on the store thread, batches sent as objects, not packed. Same
+   * rows; kept as `benchmarks/stream-offline-append.ts`'s baseline.
+   */
+  legacyStatements?: boolean;
+  /**
+   * DuckDB's worker threads (default DuckDB's own, one per core). A batch commit is a handful of
+   * tiny statements, and handing each one's tasks to a worker pool costs more CPU (queue, wake-
+   * ups, locks) than running it: the store on its own thread runs DuckDB on that thread alone.
+   */
+  threads?: number;
 }
+
+/** DuckDB worker threads of the store behind {@link openOfflineStoreThread}. */
+export const OFFLINE_THREAD_DUCKDB_THREADS = 1;
 
 export const DEFAULT_APPEND_PATH: AppendPath = 'rows';
 
@@ -189,11 +205,18 @@ export async function openOfflineStore(
   options: OfflineStoreOptions = {},
 ): Promise<OfflineStore> {
   const arrow = (options.appendPath ?? DEFAULT_APPEND_PATH) === 'arrow';
+  const { threads } = options;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
+    throw new RangeError(`offline store threads: a positive integer, got ${threads}`);
+  }
   let instance: DuckDBInstance;
   let conn: DuckDBConnection;
   try {
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
-    instance = await DuckDBInstance.create(path);
+    instance = await DuckDBInstance.create(
+      path,
+      threads === undefined ? undefined : { threads: String(threads) },
+    );
     conn = await instance.connect();
   } catch (cause) {
     throw new InputFormatError(
@@ -212,93 +235,140 @@ export async function openOfflineStore(
     tail = next.catch(() => undefined);
     return next;
   };
+  // Each statement DuckDB runs (an appender's flush is an INSERT planned like any other) costs
+  // a fixed ~0.2-1 ms of CPU whatever its row count, and a live batch is small (~60 readings,
+  // ~55 feature rows): so the per-batch work is kept to what cannot be avoided, the
+  // transaction's own statements prepared once and one long-lived appender per table.
+  const reuse = !options.legacyStatements;
+  const transaction = reuse
+    ? {
+        begin: await conn.prepare('BEGIN TRANSACTION'),
+        commit: await conn.prepare('COMMIT'),
+        rollback: await conn.prepare('ROLLBACK'),
+      }
+    : null;
+  const appenders = new Map<string, DuckDBAppender>();
+  /** Runs `fill` on `table`'s appender and flushes it (into the open transaction, if any). */
+  const append = async (table: string, fill: (appender: DuckDBAppender) => void) => {
+    let appender = appenders.get(table);
+    if (!appender) {
+      appender = await conn.createAppender(table);
+      if (reuse) appenders.set(table, appender);
+    }
+    try {
+      fill(appender);
+      if (reuse) appender.flushSync();
+      else appender.closeSync();
+    } catch (e) {
+      // Drop what this call buffered (the transaction is rolled back anyway) and start the
+      // next call on a fresh appender.
+      appenders.delete(table);
+      try {
+        appender.clear();
+        appender.closeSync();
+      } catch {
+        // The error that matters is the one thrown below.
+      }
+      throw e;
+    }
+  };
+  const begin = () => (transaction ? transaction.begin.run() : conn.run('BEGIN TRANSACTION'));
+  const commit = () => (transaction ? transaction.commit.run() : conn.run('COMMIT'));
+  const rollback = () => (transaction ? transaction.rollback.run() : conn.run('ROLLBACK'));
+
+  const insertReadings = async (
+    fresh: readonly StoredReading[],
+    repeated: readonly StoredReading[],
+  ): Promise<number> => {
+    let added = 0;
+    if (fresh.length > 0) {
+      await append('readings', (appender) => {
+        if (arrow) appendRecordBatch(appender, readingsRecordBatch(fresh));
+        else for (const row of fresh) appendReading(appender, row, true);
+      });
+      added += fresh.length;
+    }
+    if (repeated.length > 0) {
+      await append('staging_readings', (appender) => {
+        for (const row of repeated) appendReading(appender, row, false);
+      });
+      const result = await conn.run(
+        `INSERT INTO readings
+         SELECT DISTINCT ON (s.id) s.id, s.site_id, s.station_id, s.parameter, s.value, s.unit,
+           s.source, epoch_ms(s.observed_ms), epoch_ms(s.ingested_ms)
+         FROM staging_readings s ANTI JOIN readings r ON r.id = s.id`,
+      );
+      await conn.run('DELETE FROM staging_readings');
+      added += Number(result.rowsChanged);
+    }
+    return added;
+  };
+  const insertLate = async (rows: readonly LateReading[]) => {
+    if (rows.length === 0) return;
+    const values = rows
+      .map(
+        (l) =>
+          `(${sql(l.reading.id)}, ${sql(l.reading.site_id)}, ${sql(l.reading.parameter)}, ${l.reading.value}, epoch_ms(${l.observedMs}), epoch_ms(${l.ingestedMs}), epoch_ms(${l.watermarkMs}), ${sql(l.reason)})`,
+      )
+      .join(',');
+    await conn.run(`INSERT OR IGNORE INTO late_readings VALUES ${values}`);
+  };
+  const insertQuarantine = async (rows: readonly QuarantinedItem[]) => {
+    if (rows.length === 0) return;
+    await append('quarantine', (appender) => {
+      for (const q of rows) {
+        appender.appendVarchar(q.source);
+        appender.appendVarchar(q.reason);
+        appender.appendVarchar(q.detail);
+        appender.appendVarchar(q.payload);
+        appender.appendTimestamp(
+          new DuckDBTimestampValue(BigInt(Date.parse(q.quarantinedAt)) * 1000n),
+        );
+        appender.endRow();
+      }
+    });
+  };
+  const insertFeatures = async (rows: readonly FeatureRow[]) => {
+    if (rows.length === 0) return;
+    await append('daily_features', (appender) => {
+      if (arrow) {
+        appendRecordBatch(appender, featuresRecordBatch(rows, STREAM_FEATURES));
+        return;
+      }
+      for (const row of rows) {
+        appender.appendVarchar(row.siteId);
+        appender.appendDate(new DuckDBDateValue(row.day));
+        appender.appendTimestamp(new DuckDBTimestampValue(BigInt(row.ingestedMs) * 1000n));
+        for (const f of STREAM_FEATURES) {
+          const v = row.values[f];
+          if (v === null || v === undefined) appender.appendNull();
+          else appender.appendDouble(v);
+        }
+        appender.endRow();
+      }
+    });
+  };
 
   const store: OfflineStore = {
-    appendBatch: async (batch) => {
-      // One transaction, so one WAL sync per batch instead of one per table.
-      await serial(() => conn.run('BEGIN TRANSACTION'));
-      try {
-        await Promise.all([
-          store.appendReadings(batch.fresh, batch.repeated),
-          store.appendQuarantine(batch.quarantined),
-          store.appendLate(batch.late),
-          store.appendFeatures(batch.features),
-        ]);
-        await serial(() => conn.run('COMMIT'));
-      } catch (e) {
-        await serial(() => conn.run('ROLLBACK')).catch(() => undefined);
-        throw e;
-      }
-    },
-    appendReadings: (fresh, repeated = []) =>
+    appendBatch: (batch) =>
+      // One transaction, so one WAL sync per batch and all or nothing of it after a crash.
       serial(async () => {
-        let added = 0;
-        if (fresh.length > 0) {
-          const appender = await conn.createAppender('readings');
-          if (arrow) appendRecordBatch(appender, readingsRecordBatch(fresh));
-          else for (const row of fresh) appendReading(appender, row, true);
-          appender.closeSync();
-          added += fresh.length;
+        await begin();
+        try {
+          await insertReadings(batch.fresh, batch.repeated);
+          await insertQuarantine(batch.quarantined);
+          await insertLate(batch.late);
+          await insertFeatures(batch.features);
+          await commit();
+        } catch (e) {
+          await rollback().catch(() => undefined);
+          throw e;
         }
-        if (repeated.length > 0) {
-          const appender = await conn.createAppender('staging_readings');
-          for (const row of repeated) appendReading(appender, row, false);
-          appender.closeSync();
-          const result = await conn.run(
-            `INSERT INTO readings
-             SELECT DISTINCT ON (s.id) s.id, s.site_id, s.station_id, s.parameter, s.value, s.unit,
-               s.source, epoch_ms(s.observed_ms), epoch_ms(s.ingested_ms)
-             FROM staging_readings s ANTI JOIN readings r ON r.id = s.id`,
-          );
-          await conn.run('DELETE FROM staging_readings');
-          added += Number(result.rowsChanged);
-        }
-        return added;
       }),
-    appendLate: (rows) =>
-      serial(async () => {
-        if (rows.length === 0) return;
-        const values = rows
-          .map(
-            (l) =>
-              `(${sql(l.reading.id)}, ${sql(l.reading.site_id)}, ${sql(l.reading.parameter)}, ${l.reading.value}, epoch_ms(${l.observedMs}), epoch_ms(${l.ingestedMs}), epoch_ms(${l.watermarkMs}), ${sql(l.reason)})`,
-          )
-          .join(',');
-        await conn.run(`INSERT OR IGNORE INTO late_readings VALUES ${values}`);
-      }),
-    appendQuarantine: (rows) =>
-      serial(async () => {
-        if (rows.length === 0) return;
-        const values = rows
-          .map(
-            (q) =>
-              `(${sql(q.source)}, ${sql(q.reason)}, ${sql(q.detail)}, ${sql(q.payload)}, epoch_ms(${Date.parse(q.quarantinedAt)}))`,
-          )
-          .join(',');
-        await conn.run(`INSERT INTO quarantine VALUES ${values}`);
-      }),
-    appendFeatures: (rows) =>
-      serial(async () => {
-        if (rows.length === 0) return;
-        const appender = await conn.createAppender('daily_features');
-        if (arrow) {
-          appendRecordBatch(appender, featuresRecordBatch(rows, STREAM_FEATURES));
-          appender.closeSync();
-          return;
-        }
-        for (const row of rows) {
-          appender.appendVarchar(row.siteId);
-          appender.appendDate(new DuckDBDateValue(row.day));
-          appender.appendTimestamp(new DuckDBTimestampValue(BigInt(row.ingestedMs) * 1000n));
-          for (const f of STREAM_FEATURES) {
-            const v = row.values[f];
-            if (v === null || v === undefined) appender.appendNull();
-            else appender.appendDouble(v);
-          }
-          appender.endRow();
-        }
-        appender.closeSync();
-      }),
+    appendReadings: (fresh, repeated = []) => serial(() => insertReadings(fresh, repeated)),
+    appendLate: (rows) => serial(() => insertLate(rows)),
+    appendQuarantine: (rows) => serial(() => insertQuarantine(rows)),
+    appendFeatures: (rows) => serial(() => insertFeatures(rows)),
     appendSatellite: (rows, ingestedMs) =>
       serial(async () => {
         if (rows.length === 0) return;
@@ -468,6 +538,8 @@ export async function openOfflineStore(
       }),
     close: () =>
       serial(async () => {
+        for (const appender of appenders.values()) appender.closeSync();
+        appenders.clear();
         conn.closeSync();
         instance.closeSync();
       }),
