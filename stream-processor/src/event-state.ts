@@ -1,5 +1,5 @@
 import { TransportError } from '@reefguard/core';
-import type { Redis, Result } from 'ioredis';
+import type { ChainableCommander, Redis, Result } from 'ioredis';
 
 /**
  * The event-time state of every site: per-day SST sums, counts and maxima, the site's watermark
@@ -202,7 +202,8 @@ export function createEventState(options: EventStateOptions): EventState {
    * this instance does not all know (it knows them from a day's start on). Returns those ids.
    */
   async function load(bySite: Map<string, StateReading[]>): Promise<Map<string, Set<string>>> {
-    const pipeline = redis.pipeline();
+    // Commands to send, run as one pipeline (none at all when every site and day is known).
+    const reads: ((pipeline: ChainableCommander) => void)[] = [];
     const steps: ((reply: unknown) => void)[] = [];
     const applied = new Map<string, Set<string>>();
     const wholeDays: [SiteState, number[]][] = [];
@@ -214,9 +215,9 @@ export function createEventState(options: EventStateOptions): EventState {
         state = fresh;
         cache.set(site, fresh);
         counts.siteReads += 1;
-        pipeline.hgetall(daysKey(site));
+        reads.push((p) => p.hgetall(daysKey(site)));
         steps.push((reply) => readHash(fresh, reply as Record<string, string>));
-        pipeline.smembers(satKey(site));
+        reads.push((p) => p.smembers(satKey(site)));
         steps.push((reply) => {
           for (const id of reply as string[]) fresh.satSeen.add(id);
         });
@@ -241,7 +242,7 @@ export function createEventState(options: EventStateOptions): EventState {
       const found = new Set<string>();
       applied.set(site, found);
       for (const [day, ids] of asked) {
-        pipeline.smismember(seenKey(site, day), ...ids);
+        reads.push((p) => p.smismember(seenKey(site, day), ...ids));
         steps.push((reply) => {
           (reply as number[]).forEach((flag, k) => {
             if (flag === 1) found.add(ids[k] as string);
@@ -250,11 +251,19 @@ export function createEventState(options: EventStateOptions): EventState {
       }
     }
     if (steps.length === 0) return applied;
-    const replies = (await pipeline.exec()) ?? [];
-    replies.forEach(([error, reply], i) => {
-      if (error) throw new TransportError('event state: reading a site from Redis failed', error);
-      steps[i]?.(reply);
-    });
+    const pipeline = redis.pipeline();
+    for (const read of reads) read(pipeline);
+    try {
+      const replies = (await pipeline.exec()) ?? [];
+      replies.forEach(([error, reply], i) => {
+        if (error) throw new TransportError('event state: reading a site from Redis failed', error);
+        steps[i]?.(reply);
+      });
+    } catch (error) {
+      // Half-read sites are not known: the next batch reads them again.
+      for (const [site] of bySite) cache.delete(site);
+      throw error;
+    }
     // The same rule once a site's watermark is read.
     for (const [state, days] of wholeDays) {
       for (const day of days)
