@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readingId } from '@reefguard/core';
 import { Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,6 +13,7 @@ import {
   STREAM_FEATURES,
   type StoredReading,
 } from '../src/index.js';
+import { storedReading } from './offline-rows.js';
 
 const DAY_MS = 86_400_000;
 const BASE_MS = Date.parse('2024-02-10T00:00:00Z');
@@ -21,25 +21,16 @@ const BASE_MS = Date.parse('2024-02-10T00:00:00Z');
 /** `n` readings over 7 sites, with a non-ASCII station name to exercise UTF-8. */
 function readings(n: number): StoredReading[] {
   return Array.from({ length: n }, (_, i) => {
-    const site = `site-${i % 7}`;
-    const station = i % 5 === 0 ? `bouée-${site}` : `${site}-buoy`;
+    const siteId = `site-${i % 7}`;
     const observedMs = BASE_MS + i * 60_000;
-    const observedAt = new Date(observedMs).toISOString();
-    return {
-      reading: {
-        schema_version: 1,
-        id: readingId(station, 'water_temperature', observedAt),
-        site_id: site,
-        station_id: station,
-        parameter: 'water_temperature',
-        value: 26 + (i % 40) / 8,
-        unit: 'degC',
-        observed_at: observedAt,
-        source: i % 2 ? 'generated' : 'aims',
-      },
+    return storedReading({
+      siteId,
+      stationId: i % 5 === 0 ? `bouée-${siteId}` : `${siteId}-buoy`,
       observedMs,
       ingestedMs: observedMs + 1234,
-    };
+      value: 26 + (i % 40) / 8,
+      source: i % 2 ? 'generated' : 'aims',
+    });
   });
 }
 

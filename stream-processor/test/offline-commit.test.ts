@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readingId } from '@reefguard/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type FeatureRow,
@@ -15,30 +14,20 @@ import {
   type StoredReading,
   unpackBatch,
 } from '../src/index.js';
+import { storedReading } from './offline-rows.js';
 
 const DAY_MS = 86_400_000;
 const BASE_MS = Date.parse('2024-03-01T00:00:00Z');
 
 function reading(i: number, ingestedMs: number): StoredReading {
-  const site = `site-${i % 5}`;
-  const station = `${site}-buoy`;
-  const observedMs = BASE_MS + i * 60_000;
-  const observedAt = new Date(observedMs).toISOString();
-  return {
-    reading: {
-      schema_version: 1,
-      id: readingId(station, 'water_temperature', observedAt),
-      site_id: site,
-      station_id: station,
-      parameter: 'water_temperature',
-      value: 26 + (i % 40) / 8,
-      unit: 'degC',
-      observed_at: observedAt,
-      source: 'generated',
-    },
-    observedMs,
+  const siteId = `site-${i % 5}`;
+  return storedReading({
+    siteId,
+    stationId: `${siteId}-buoy`,
+    observedMs: BASE_MS + i * 60_000,
     ingestedMs,
-  };
+    value: 26 + (i % 40) / 8,
+  });
 }
 
 interface Batch {
