@@ -55,10 +55,12 @@ const cpuMicros = async () => {
 async function run(
   name: string,
   makeWriter: (prefix: string) => FeatureWriter,
-  { coldState }: { coldState: boolean },
+  { coldState, alternate = false }: { coldState: boolean; alternate?: boolean },
 ) {
   const prefix = `bench:${name}:`;
   let state = createEventState({ redis, prefix });
+  // Two instances taking turns, as a consumer shared by two processors hands batches out.
+  const other = createEventState({ redis, prefix });
   const writer = makeWriter(prefix);
   let observedMs = Date.parse('2024-02-01T00:00:00Z');
   let n = 0;
@@ -78,10 +80,11 @@ async function run(
       bySite.set(site, list);
     }
     if (coldState) state = createEventState({ redis, prefix });
+    const applying = alternate && b % 2 === 1 ? other : state;
     const c0 = await cpuMicros();
     const p0 = process.cpuUsage();
     const w0 = performance.now();
-    const applied = await state.apply(bySite);
+    const applied = await applying.apply(bySite);
     const w1 = performance.now();
     const p1 = process.cpuUsage(p0);
     const c1 = await cpuMicros();
@@ -165,6 +168,19 @@ try {
   row('event state (sites known vs read), Redis CPU', ours.stateCpuMs, baseline.stateCpuMs);
   row('event state (sites known vs read), wall', ours.stateWallMs, baseline.stateWallMs);
   row('event state, processor CPU', ours.stateClientMs, baseline.stateClientMs);
+  const turns = await run(
+    'alternating',
+    (prefix) =>
+      createRedisFeatureWriter({
+        redis,
+        ytdPrefix: prefix,
+        keyOf: (s) => `${prefix}features:${s}`,
+      }),
+    { coldState: false, alternate: true },
+  );
+  console.log(
+    `event state, two instances taking turns on the same sites: Redis CPU ${turns.stateCpuMs.toFixed(2)} ms, processor CPU ${turns.stateClientMs.toFixed(2)} ms, wall ${turns.stateWallMs.toFixed(2)} ms per batch`,
+  );
   console.log(`load average at end ${loadavg()[0]?.toFixed(1)}`);
 } finally {
   await redis.quit();
