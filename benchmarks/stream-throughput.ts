@@ -58,6 +58,10 @@ const { values: flags } = parseArgs({
     'no-heat': { type: 'boolean', default: false },
     // Live rates to run (readings/s), e.g. --rates 5000 for the latency case alone (a profile).
     rates: { type: 'string', default: '20000,5000' },
+    // The processor's batch linger (ms) in the live phase, e.g. --linger 5.
+    linger: { type: 'string', default: '0' },
+    // Least ms between the processor's offline commits in the live phase (its default if unset).
+    'commit-interval': { type: 'string' },
   },
 });
 const phases = new Set(String(flags.phases).split(','));
@@ -179,6 +183,10 @@ async function live(rate: number, seconds: number) {
     sites,
     offlinePath: join(dir, `${name}.duckdb`),
     stream: `BENCH_LIVE${rate}`,
+    lingerMs: Number(flags.linger),
+    ...(flags['commit-interval'] === undefined
+      ? {}
+      : { offlineCommitIntervalMs: Number(flags['commit-interval']) }),
     subjects: [`${root}.>`],
     durable: name,
     statePrefix: `bench:${name}:`,

@@ -22,6 +22,8 @@ export interface JetStreamSourceOptions {
   /** Unacknowledged messages are redelivered after this long. */
   ackWaitMs?: number;
   maxBatch?: number;
+  /** A batch smaller than maxBatch waits up to this long for more readings (default 0). */
+  lingerMs?: number;
 }
 
 /** Creates the stream and the durable pull consumer when missing (idempotent). */
@@ -62,7 +64,7 @@ export async function createJetStreamSource(
     options.durable ?? DEFAULT_DURABLE,
   );
   const messages = await consumer.consume({ max_messages: options.maxBatch ?? 2000 });
-  const queue: BatchQueue = createBatchQueue(options.maxBatch ?? 2000);
+  const queue: BatchQueue = createBatchQueue(options.maxBatch ?? 2000, options.lingerMs ?? 0);
   const pump = (async () => {
     for await (const m of messages) {
       const delivery: Delivery = {

@@ -56,6 +56,13 @@ export interface ProcessorOptions {
   now?: () => number;
   /** Batches written online but not yet committed offline (default {@link DEFAULT_MAX_IN_FLIGHT}). */
   maxInFlight?: number;
+  /** Readings of those batches (default {@link DEFAULT_MAX_IN_FLIGHT_READINGS}). */
+  maxInFlightReadings?: number;
+  /**
+   * Least time between the starts of two offline commits (default
+   * {@link DEFAULT_OFFLINE_COMMIT_INTERVAL_MS}); batches applied meanwhile share the next one.
+   */
+  offlineCommitIntervalMs?: number;
   /** Time spent in each stage of a batch (ms) and the batch's size, e.g. for a profile. */
   onStage?: (stage: Stage, ms: number, readings: number) => void;
 }
@@ -70,7 +77,15 @@ function reportStage(options: ProcessorOptions, stage: Stage, ms: number, readin
 }
 
 /** Batches applied and written online whose offline commit and ack are still pending. */
-export const DEFAULT_MAX_IN_FLIGHT = 4;
+export const DEFAULT_MAX_IN_FLIGHT = 64;
+/** Their readings: past either bound the loop stops pulling until a commit frees room. */
+export const DEFAULT_MAX_IN_FLIGHT_READINGS = 20_000;
+/**
+ * A DuckDB commit costs ~4-8 ms of CPU whatever its size, so committing whenever the previous
+ * commit ends kept DuckDB's thread busy at any rate (at 500 readings/s: 2,234 commits of one or
+ * two readings in 10 s, over a core); commits at most every 50 ms delay acks, not features.
+ */
+export const DEFAULT_OFFLINE_COMMIT_INTERVAL_MS = 50;
 
 /** The timed steps of a batch, in pipeline order (see {@link ProcessorOptions.onStage}). */
 export const STAGES = [
@@ -95,16 +110,21 @@ export type Stage = (typeof STAGES)[number];
  *
  * The online write does not wait for DuckDB: a batch's features reach Redis as soon as its
  * state is applied, while the offline commits run one after another behind the loop (DuckDB
- * has one writer). At most `maxInFlight` batches wait for their offline commit; past that
- * the loop stops pulling, so a slow disk slows intake instead of growing memory. Acks stay in
- * batch order, each after both writes of its batch.
+ * has one writer), at most one every `offlineCommitIntervalMs`, each taking every batch applied
+ * since the last. At most `maxInFlight` batches (`maxInFlightReadings` readings) wait for their
+ * offline commit; past that the loop stops pulling, so a slow disk slows intake instead of
+ * growing memory. Acks stay in batch order, each after both writes of its batch.
  */
 export async function runProcessor(options: ProcessorOptions, signal?: AbortSignal): Promise<void> {
   const onAbort = () => void options.source.close();
   signal?.addEventListener('abort', onAbort, { once: true });
   const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  const maxInFlightReadings = options.maxInFlightReadings ?? DEFAULT_MAX_IN_FLIGHT_READINGS;
+  const interval = options.offlineCommitIntervalMs ?? DEFAULT_OFFLINE_COMMIT_INTERVAL_MS;
+  let lastCommitMs = Number.NEGATIVE_INFINITY;
   const writer = writerOf(options);
-  const inFlight: Promise<void>[] = [];
+  const inFlight: { done: Promise<void>; readings: number }[] = [];
+  let inFlightReadings = 0;
   let tail: Promise<void> = Promise.resolve();
   const failed: { error?: unknown; yes: boolean } = { yes: false };
   // Applied batches whose offline commit has not started, oldest first, with their online write.
@@ -120,9 +140,12 @@ export async function runProcessor(options: ProcessorOptions, signal?: AbortSign
       tail = (async () => {
         await Promise.all([online, previous]);
         if (!committed.has(applied)) {
-          // Every batch applied while DuckDB was busy goes into this one commit (each commit
-          // costs the same fixed work whatever its size); their online writes come first, as
-          // the offline rows take their dhw_max_ytd from them. Acks stay in batch order.
+          const wait = lastCommitMs + interval - performance.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+          lastCommitMs = performance.now();
+          // Every batch applied since the last commit goes into this one (each commit costs
+          // the same fixed work whatever its size); their online writes come first, as the
+          // offline rows take their dhw_max_ytd from them. Acks stay in batch order.
           const group = uncommitted.splice(0);
           await Promise.all(group.map((g) => g.online));
           await commitOffline(
@@ -141,11 +164,17 @@ export async function runProcessor(options: ProcessorOptions, signal?: AbortSign
       tail.catch((error: unknown) => {
         if (!failed.yes) Object.assign(failed, { yes: true, error });
       });
-      inFlight.push(tail);
-      if (inFlight.length > maxInFlight) {
+      inFlight.push({ done: tail, readings: batch.length });
+      inFlightReadings += batch.length;
+      if (inFlight.length > maxInFlight || inFlightReadings > maxInFlightReadings) {
         // Time the loop stands still because DuckDB is behind (the next batch waits for it).
         const waitStart = performance.now();
-        await inFlight.shift();
+        while (inFlight.length > maxInFlight || inFlightReadings > maxInFlightReadings) {
+          const oldest = inFlight.shift();
+          if (!oldest) break;
+          inFlightReadings -= oldest.readings;
+          await oldest.done;
+        }
         reportStage(options, 'offline_wait', performance.now() - waitStart, batch.length);
       }
       if (signal?.aborted) break;

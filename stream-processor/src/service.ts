@@ -31,6 +31,8 @@ export interface StreamProcessorOptions {
   durable?: string;
   ackWaitMs?: number;
   maxBatch?: number;
+  /** JetStream batches smaller than maxBatch wait up to this long for more (default 0). */
+  lingerMs?: number;
   source?: ReadingSource;
   sourceName?: string;
   statePrefix?: string;
@@ -46,6 +48,8 @@ export interface StreamProcessorOptions {
   afterAck?: (outcome: BatchOutcome) => Promise<void> | void;
   /** Batches written online whose offline commit is pending, at most. */
   maxInFlight?: number;
+  /** Least time between offline commits (default DEFAULT_OFFLINE_COMMIT_INTERVAL_MS). */
+  offlineCommitIntervalMs?: number;
   onStage?: (stage: Stage, ms: number, readings: number) => void;
 }
 
@@ -104,6 +108,7 @@ export async function startStreamProcessor(
       ...(options.durable ? { durable: options.durable } : {}),
       ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
       ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}),
+      ...(options.lingerMs ? { lingerMs: options.lingerMs } : {}),
     });
   }
   const controller = new AbortController();
@@ -123,6 +128,9 @@ export async function startStreamProcessor(
       ...(options.afterCommit ? { afterCommit: options.afterCommit } : {}),
       ...(options.afterAck ? { afterAck: options.afterAck } : {}),
       ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
+      ...(options.offlineCommitIntervalMs !== undefined
+        ? { offlineCommitIntervalMs: options.offlineCommitIntervalMs }
+        : {}),
       ...(options.onStage ? { onStage: options.onStage } : {}),
     },
     controller.signal,

@@ -187,4 +187,60 @@ describe('stream processor - online write first, offline commit behind it, ack l
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('offline commits start at most once per interval, each with every batch applied since', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sp-interval-'));
+    const store = await openOfflineStore(join(dir, 'offline.duckdb'));
+    const starts: number[] = [];
+    const sizes: number[] = [];
+    const offline: OfflineStore = {
+      ...store,
+      appendBatch: async (batch) => {
+        starts.push(performance.now());
+        sizes.push(batch.fresh.length);
+        await store.appendBatch(batch);
+      },
+    };
+    const queue = createBatchQueue(1);
+    let acked = 0;
+    const done = runProcessor({
+      source: { batches: () => queue.batches(), close: async () => queue.end() },
+      sites: TEST_SITES,
+      state: createEventState({ redis: ownRedis, prefix: `${prefix}interval:` }),
+      offline,
+      online: createOnlineStore({ redis: ownRedis, keyOf: (s) => `${prefix}interval:f:${s}` }),
+      heat: null,
+      metrics: createProcessorMetrics(),
+      sourceName: 'test',
+      offlineCommitIntervalMs: 150,
+    });
+    try {
+      // 12 batches of one reading, one every 25 ms (300 ms in all).
+      for (let i = 0; i < 12; i++) {
+        const observedAt = new Date(Date.parse('2024-02-15T06:00:00Z') + i * 60_000).toISOString();
+        queue.push({
+          data: new TextEncoder().encode(JSON.stringify(reading('18-054', observedAt, 27))),
+          subject: 'readings',
+          receivedAtMs: Date.now(),
+          ack: () => {
+            acked += 1;
+          },
+        });
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      queue.end();
+      await done;
+      expect(acked).toBe(12);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(12);
+      // One commit per batch without the interval; here 2-4, at least 150 ms apart.
+      expect(starts.length).toBeGreaterThanOrEqual(2);
+      expect(starts.length).toBeLessThanOrEqual(4);
+      for (let k = 1; k < starts.length; k++) {
+        expect((starts[k] as number) - (starts[k - 1] as number)).toBeGreaterThanOrEqual(145);
+      }
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
