@@ -111,8 +111,16 @@ async function preload(root: string, count: number) {
   await Promise.all(pending);
 }
 
-/** Drains a preloaded backlog; returns readings/s. */
-async function drain(name: string, count: number, maxBatch: number): Promise<number> {
+/**
+ * Drains a preloaded backlog; returns readings/s. `serial`: each batch committed and acked before
+ * the next is applied, commits unpaced (with maxBatch 1: one reading per commit, the baseline).
+ */
+async function drain(
+  name: string,
+  count: number,
+  maxBatch: number,
+  serial = false,
+): Promise<number> {
   const root = `bench.${name}`;
   await ensureReadingsConsumer({
     nc,
@@ -139,6 +147,7 @@ async function drain(name: string, count: number, maxBatch: number): Promise<num
     onlineKeyOf: (s) => `bench:${name}:features:${s}`,
     heat,
     maxBatch,
+    ...(serial ? { maxInFlight: 0, offlineCommitIntervalMs: 0 } : {}),
     afterAck: (o) => {
       done += o.deliveries.length;
       if (done >= count) finish();
@@ -346,7 +355,7 @@ console.log(
 const rows: [string, string, string, string][] = [];
 try {
   if (phases.has('drain')) {
-    const baseline = await drain('baseline', BASELINE_BACKLOG, 1);
+    const baseline = await drain('baseline', BASELINE_BACKLOG, 1, true);
     const ours = await drain('batched', BACKLOG, 2000);
     console.log(`backlog drain, ${SITES} sites:`);
     console.log(`  ours (batched commits) : ${ours.toFixed(0)} readings/s over ${BACKLOG}`);

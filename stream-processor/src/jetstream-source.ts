@@ -7,6 +7,12 @@ import { type BatchQueue, createBatchQueue, type Delivery } from './batch-queue.
 export interface ReadingSource {
   batches(): AsyncIterable<Delivery[]>;
   close(): Promise<void>;
+  /**
+   * Least time between offline commits that suits this source, when it differs from the
+   * processor's default: 0 for a source that hands over a session's next message only after
+   * the previous one's ack (MQTT QoS 1), where a paced commit would pace the intake.
+   */
+  readonly commitIntervalMs?: number;
 }
 
 export const DEFAULT_READINGS_STREAM = 'READINGS';

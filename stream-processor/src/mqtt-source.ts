@@ -54,6 +54,8 @@ export async function createMqttSource(options: MqttSourceOptions): Promise<Read
   );
   await Promise.all(clients.map((c) => c.subscribeAsync(topic, { qos: 1 })));
   return {
+    // Each session gets its next message only after this one's ack (after the commit).
+    commitIntervalMs: 0,
     batches: () => queue.batches(),
     async close() {
       queue.end();

@@ -59,8 +59,9 @@ export interface ProcessorOptions {
   /** Readings of those batches (default {@link DEFAULT_MAX_IN_FLIGHT_READINGS}). */
   maxInFlightReadings?: number;
   /**
-   * Least time between the starts of two offline commits (default
-   * {@link DEFAULT_OFFLINE_COMMIT_INTERVAL_MS}); batches applied meanwhile share the next one.
+   * Least time between the starts of two offline commits (default: the source's own
+   * `commitIntervalMs`, else {@link DEFAULT_OFFLINE_COMMIT_INTERVAL_MS}); batches applied
+   * meanwhile share the next one.
    */
   offlineCommitIntervalMs?: number;
   /** Time spent in each stage of a batch (ms) and the batch's size, e.g. for a profile. */
@@ -120,7 +121,10 @@ export async function runProcessor(options: ProcessorOptions, signal?: AbortSign
   signal?.addEventListener('abort', onAbort, { once: true });
   const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   const maxInFlightReadings = options.maxInFlightReadings ?? DEFAULT_MAX_IN_FLIGHT_READINGS;
-  const interval = options.offlineCommitIntervalMs ?? DEFAULT_OFFLINE_COMMIT_INTERVAL_MS;
+  const interval =
+    options.offlineCommitIntervalMs ??
+    options.source.commitIntervalMs ??
+    DEFAULT_OFFLINE_COMMIT_INTERVAL_MS;
   let lastCommitMs = Number.NEGATIVE_INFINITY;
   const writer = writerOf(options);
   const inFlight: { done: Promise<void>; readings: number }[] = [];

@@ -127,7 +127,7 @@ export async function startStreamProcessor(
       ...(options.afterOnline ? { afterOnline: options.afterOnline } : {}),
       ...(options.afterCommit ? { afterCommit: options.afterCommit } : {}),
       ...(options.afterAck ? { afterAck: options.afterAck } : {}),
-      ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
+      ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
       ...(options.offlineCommitIntervalMs !== undefined
         ? { offlineCommitIntervalMs: options.offlineCommitIntervalMs }
         : {}),

@@ -188,7 +188,8 @@ describe('stream processor - online write first, offline commit behind it, ack l
     }
   });
 
-  it('offline commits start at most once per interval, each with every batch applied since', async () => {
+  /** 12 batches of one reading, one every 25 ms (300 ms in all); when each commit started. */
+  async function commitStarts(tag: string, interval: { option?: number; source?: number }) {
     const dir = await mkdtemp(join(tmpdir(), 'sp-interval-'));
     const store = await openOfflineStore(join(dir, 'offline.duckdb'));
     const starts: number[] = [];
@@ -204,18 +205,21 @@ describe('stream processor - online write first, offline commit behind it, ack l
     const queue = createBatchQueue(1);
     let acked = 0;
     const done = runProcessor({
-      source: { batches: () => queue.batches(), close: async () => queue.end() },
+      source: {
+        batches: () => queue.batches(),
+        close: async () => queue.end(),
+        ...(interval.source !== undefined ? { commitIntervalMs: interval.source } : {}),
+      },
       sites: TEST_SITES,
-      state: createEventState({ redis: ownRedis, prefix: `${prefix}interval:` }),
+      state: createEventState({ redis: ownRedis, prefix: `${prefix}${tag}:` }),
       offline,
-      online: createOnlineStore({ redis: ownRedis, keyOf: (s) => `${prefix}interval:f:${s}` }),
+      online: createOnlineStore({ redis: ownRedis, keyOf: (s) => `${prefix}${tag}:f:${s}` }),
       heat: null,
       metrics: createProcessorMetrics(),
       sourceName: 'test',
-      offlineCommitIntervalMs: 150,
+      ...(interval.option !== undefined ? { offlineCommitIntervalMs: interval.option } : {}),
     });
     try {
-      // 12 batches of one reading, one every 25 ms (300 ms in all).
       for (let i = 0; i < 12; i++) {
         const observedAt = new Date(Date.parse('2024-02-15T06:00:00Z') + i * 60_000).toISOString();
         queue.push({
@@ -232,15 +236,28 @@ describe('stream processor - online write first, offline commit behind it, ack l
       await done;
       expect(acked).toBe(12);
       expect(sizes.reduce((a, b) => a + b, 0)).toBe(12);
-      // One commit per batch without the interval; here 2-4, at least 150 ms apart.
-      expect(starts.length).toBeGreaterThanOrEqual(2);
-      expect(starts.length).toBeLessThanOrEqual(4);
-      for (let k = 1; k < starts.length; k++) {
-        expect((starts[k] as number) - (starts[k - 1] as number)).toBeGreaterThanOrEqual(145);
-      }
+      return starts;
     } finally {
       await store.close();
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  it('offline commits start at most once per interval, each with every batch applied since', async () => {
+    const starts = await commitStarts('interval', { option: 150 });
+    // One commit per batch without the interval; here 2-4, at least 150 ms apart.
+    expect(starts.length).toBeGreaterThanOrEqual(2);
+    expect(starts.length).toBeLessThanOrEqual(4);
+    for (let k = 1; k < starts.length; k++) {
+      expect((starts[k] as number) - (starts[k - 1] as number)).toBeGreaterThanOrEqual(145);
+    }
+    // The default paces at 50 ms: 300 ms of batches in at most 8 commits.
+    expect((await commitStarts('default', {})).length).toBeLessThanOrEqual(8);
+  });
+
+  it("the source's own commit interval applies: 0 for a source that waits for acks (MQTT)", async () => {
+    // 0 from the source: batches commit on their own (or a few together on a slow machine).
+    expect((await commitStarts('unpaced', { source: 0 })).length).toBeGreaterThanOrEqual(6);
+    expect((await commitStarts('source-paced', { source: 200 })).length).toBeLessThanOrEqual(3);
   });
 });
