@@ -133,7 +133,6 @@ export async function runProcessor(options: ProcessorOptions, signal?: AbortSign
   const failed: { error?: unknown; yes: boolean } = { yes: false };
   // Applied batches whose offline commit has not started, oldest first, with their online write.
   const uncommitted: { applied: AppliedBatch; online: Promise<void> }[] = [];
-  const committed = new WeakSet<AppliedBatch>();
   try {
     for await (const batch of options.source.batches()) {
       if (failed.yes) throw failed.error;
@@ -143,7 +142,9 @@ export async function runProcessor(options: ProcessorOptions, signal?: AbortSign
       const previous = tail;
       tail = (async () => {
         await Promise.all([online, previous]);
-        if (!committed.has(applied)) {
+        // Every earlier batch is committed by now: this one is either the oldest still waiting
+        // or already in an earlier batch's commit.
+        if (uncommitted[0]?.applied === applied) {
           const wait = lastCommitMs + interval - performance.now();
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
           lastCommitMs = performance.now();
@@ -156,7 +157,6 @@ export async function runProcessor(options: ProcessorOptions, signal?: AbortSign
             options,
             group.map((g) => g.applied),
           );
-          for (const g of group) committed.add(g.applied);
         }
         await options.afterCommit?.(applied.outcome);
         const ackStart = performance.now();
