@@ -13,6 +13,8 @@ const rate = Number(rateArg);
 const total = rate * Number(secondsArg);
 const nc = await connectNats(natsUrl as string);
 const start = Date.now();
+// CPU of the publishing alone (loading the modules above costs more than a 10 s run's sends).
+const cpuStart = process.cpuUsage();
 let sent = 0;
 while (sent < total) {
   // Publish what is due by now, in 1 ms slices, so the rate is steady rather than bursty.
@@ -33,4 +35,7 @@ while (sent < total) {
 }
 await nc.flush();
 await nc.close();
-process.stdout.write(`published ${sent} in ${Date.now() - start} ms\n`);
+const cpu = process.cpuUsage(cpuStart);
+process.stdout.write(
+  `published ${sent} in ${Date.now() - start} ms, cpu ${cpu.user + cpu.system} us\n`,
+);

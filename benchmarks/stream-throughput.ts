@@ -22,7 +22,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -176,6 +176,9 @@ async function live(rate: number, seconds: number) {
   const name = `live${rate}`;
   const root = `bench.${name}`;
   const total: number[] = [];
+  // Latency by second of the run (publish time), to tell a start-up transient from a steady state.
+  const bySecond: number[][] = [];
+  let publishStartMs = Number.NaN;
   const transit: number[] = [];
   const inside: number[] = [];
   const stages = new Map<Stage, number[]>(STAGES.map((s) => [s, []]));
@@ -183,7 +186,9 @@ async function live(rate: number, seconds: number) {
   let done = 0;
   let first = 0;
   let last = 0;
+  await redis.config('RESETSTAT');
   const redisCpuStart = redisCpuMicros(await redis.info('cpu'));
+  const natsCpuStart = await processCpuMicros(nats.pid);
   const elu = performance.eventLoopUtilization();
   const cpu = process.cpuUsage();
   const processor = await startStreamProcessor({
@@ -218,6 +223,11 @@ async function live(rate: number, seconds: number) {
         const at = text.indexOf('"observed_at":"');
         const publishedMs = Date.parse(text.slice(at + 15, at + 39));
         total.push(now - publishedMs);
+        if (Number.isNaN(publishStartMs)) publishStartMs = publishedMs;
+        const second = Math.max(0, Math.floor((publishedMs - publishStartMs) / 1000));
+        const bucket = bySecond[second] ?? [];
+        bySecond[second] = bucket;
+        bucket.push(now - publishedMs);
         transit.push(d.receivedAtMs - publishedMs);
         inside.push(now - d.receivedAtMs);
       }
@@ -236,8 +246,15 @@ async function live(rate: number, seconds: number) {
       String(rate),
       String(seconds),
     ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  // The publisher's last line: what it sent and its own CPU time.
+  let publisherUs = Number.NaN;
+  publisher.stdout?.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    const cpu = /cpu (\d+) us/.exec(chunk.toString());
+    if (cpu) publisherUs = Number(cpu[1]);
+  });
   await once(publisher, 'exit');
   const expected = rate * seconds;
   const deadline = Date.now() + 60_000;
@@ -245,6 +262,8 @@ async function live(rate: number, seconds: number) {
   const loop = performance.eventLoopUtilization(elu);
   const cpuUs = process.cpuUsage(cpu);
   const redisUs = redisCpuMicros(await redis.info('cpu')) - redisCpuStart;
+  const redisCommands = commandStats(await redis.info('commandstats'));
+  const natsUs = (await processCpuMicros(nats.pid)) - natsCpuStart;
   await processor.close();
   const stageStats = STAGES.map((stage) => {
     const ms = stages.get(stage) ?? [];
@@ -255,6 +274,7 @@ async function live(rate: number, seconds: number) {
     processed: done,
     rate: done / ((last - first) / 1000),
     latency: quantiles(total),
+    perSecond: Array.from(bySecond, (ms) => quantiles(ms ?? [])),
     transit: quantiles(transit),
     inside: quantiles(inside),
     batch: { count: batchSizes.length, ...quantiles(batchSizes) },
@@ -264,7 +284,30 @@ async function live(rate: number, seconds: number) {
     loopUsPerReading: (loop.active * 1000) / Math.max(done, 1),
     loopUtilization: loop.utilization,
     redisUsPerReading: redisUs / Math.max(done, 1),
+    natsUsPerReading: natsUs / Math.max(done, 1),
+    // Redis time per command (a script's inner commands counted both in it and on their own).
+    redisCommands: redisCommands.map((c) => ({ ...c, usPerReading: c.usec / Math.max(done, 1) })),
+    publisherUsPerReading: publisherUs / Math.max(done, 1),
   };
+}
+
+/** CPU time (user + system) of a process of this machine so far, microseconds (Linux /proc). */
+async function processCpuMicros(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (stat === null) return Number.NaN;
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6;
+}
+
+/** Redis `INFO commandstats`: calls and microseconds per command, most time first. */
+function commandStats(info: string): { command: string; calls: number; usec: number }[] {
+  const rows = [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)].map((m) => ({
+    command: m[1] as string,
+    calls: Number(m[2]),
+    usec: Number(m[3]),
+  }));
+  return rows.sort((a, b) => b.usec - a.usec);
 }
 
 /** CPU time of the Redis server process so far (INFO cpu: user + system), microseconds. */
@@ -281,11 +324,20 @@ function printLive(rate: number, seconds: number, l: Awaited<ReturnType<typeof l
   console.log(`live at ${rate}/s for ${seconds} s (publisher in its own process):`);
   console.log(`  processed ${l.processed} of ${rate * seconds}, ${l.rate.toFixed(0)} readings/s`);
   console.log(`  publish -> online write, ms : ${fmt(l.latency)}   goal p99 < 50`);
+  console.log(
+    `      p99 by second of the run : ${l.perSecond.map((q) => q.p99.toFixed(0)).join(' ')}`,
+  );
   console.log(`    transit to the processor  : ${fmt(l.transit)}`);
   console.log(`    arrival -> online write   : ${fmt(l.inside)}`);
   console.log(`  batches ${l.batch.count}, readings per batch: ${fmt(l.batch)}`);
   console.log(
-    `  CPU per reading, us: processor ${l.cpuUsPerReading.toFixed(1)} (event loop ${l.loopUsPerReading.toFixed(1)}, ${(100 * l.loopUtilization).toFixed(0)} % busy), Redis ${l.redisUsPerReading.toFixed(1)}`,
+    `  CPU per reading, us: processor ${l.cpuUsPerReading.toFixed(1)} (event loop ${l.loopUsPerReading.toFixed(1)}, ${(100 * l.loopUtilization).toFixed(0)} % busy), Redis ${l.redisUsPerReading.toFixed(1)}, NATS server ${l.natsUsPerReading.toFixed(1)}, publisher ${l.publisherUsPerReading.toFixed(1)}`,
+  );
+  console.log(
+    `  Redis time per reading, us (scripts include their commands): ${l.redisCommands
+      .slice(0, 8)
+      .map((c) => `${c.command} ${c.usPerReading.toFixed(1)}`)
+      .join(', ')}`,
   );
   console.log('  stage (per batch, ms)        mean     p50     p99     max  batches');
   for (const s of l.stageStats) {

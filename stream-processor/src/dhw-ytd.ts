@@ -99,6 +99,8 @@ local function updateYtd(key, keepFrom, B, thisYear, rows)
   end
   for _, fb in pairs(touched) do setBlock(fb[1], fb[2]) end
   if ld ~= storedLd then redis.call('HSET', key, 'ld', ld) end
+  -- 'v': the hash's version, for a writer that keeps a copy of it (planDhwYtd).
+  redis.call('HINCRBY', key, 'v', 1)
   local out = {}
   for _, row in ipairs(rows) do
     local day, from = row[1], row[2]
@@ -206,4 +208,132 @@ export function createDhwYearToDate(options: { redis: Redis; prefix: string }): 
       return results;
     },
   };
+}
+
+/**
+ * What one batch does to a site's DHW hash, worked out on a copy of the hash (the same rule as
+ * `updateYtd` in {@link DHW_YTD_LUA}, step for step): the fields to set and to delete, and each
+ * row's year-to-date maximum as stored text ('' if none). A processor that keeps the hashes of
+ * its sites in memory writes these changes with its state commit instead of running the rule in
+ * Redis; the hash's version `v` (raised by every writer) tells it when its copy is out of date.
+ */
+export interface DhwYtdPlan {
+  set: Map<string, string>;
+  deleted: Set<string>;
+  maxima: string[];
+}
+
+const DAY_FIELD = /^-?\d+$/;
+
+/** The largest of the texts, as stored (compared as numbers), or null. */
+function maxText(values: Iterable<string | null>): string | null {
+  let best = Number.NEGATIVE_INFINITY;
+  let text: string | null = null;
+  for (const v of values) {
+    if (v === null) continue;
+    const x = Number(v);
+    if (text === null || x > best) {
+      best = x;
+      text = v;
+    }
+  }
+  return text;
+}
+
+/**
+ * Plans one site's year-to-date update on `hash` (field -> text, as HGETALL gives it; left
+ * untouched): `days` as the online write packs them (`packDhwYtd`).
+ */
+export function planDhwYtd(
+  hash: ReadonlyMap<string, string>,
+  days: readonly DhwOfDay[],
+  blockDays = BLOCK_DAYS,
+): DhwYtdPlan {
+  const [keepFrom, thisYear] = packDhwYtd(days);
+  const B = blockDays;
+  const changed = new Map<string, string | null>();
+  const get = (field: string): string | null =>
+    changed.has(field) ? (changed.get(field) ?? null) : (hash.get(field) ?? null);
+  const num = (field: string): number | null => {
+    const text = get(field);
+    return text === null ? null : Number(text);
+  };
+  /** Every field of the hash as changed so far. */
+  const fields = () => {
+    const all = new Set(hash.keys());
+    for (const [f, v] of changed) {
+      if (v === null) all.delete(f);
+      else all.add(f);
+    }
+    return all;
+  };
+  const blockField = (from: number, b: number) => `b${from}:${b}`;
+  const setBlock = (from: number, b: number) => {
+    const lo = from + B * b;
+    const texts: (string | null)[] = [];
+    for (let d = lo; d < lo + B; d++) texts.push(get(String(d)));
+    changed.set(blockField(from, b), maxText(texts));
+  };
+  const kf = num('kf');
+  let ld = num('ld');
+  if (kf === null) {
+    const blocks = new Map<string, [number, number]>();
+    for (const f of fields()) {
+      if (!DAY_FIELD.test(f)) continue;
+      const d = Number(f);
+      if (d < keepFrom) changed.set(f, null);
+      else {
+        const from = d >= thisYear ? thisYear : keepFrom;
+        const b = Math.floor((d - from) / B);
+        blocks.set(`${from}:${b}`, [from, b]);
+      }
+    }
+    for (const [from, b] of blocks.values()) setBlock(from, b);
+    changed.set('kf', String(keepFrom));
+  } else if (keepFrom > kf) {
+    for (let d = Math.max(kf, keepFrom - 800); d <= keepFrom - 1; d++) changed.set(String(d), null);
+    for (let b = 0; b <= 11; b++) changed.set(blockField(kf, b), null);
+    changed.set('kf', String(keepFrom));
+  }
+  if (ld === null) {
+    ld = -1;
+    for (const f of fields()) if (DAY_FIELD.test(f) && Number(f) > ld) ld = Number(f);
+  }
+  const storedLd = ld;
+  const touched = new Map<string, [number, number]>();
+  const rows = days.map(({ day, dhw }) => ({
+    day,
+    from: yearStartDay(day),
+    dhw: Number.isFinite(dhw) ? String(dhw) : '',
+  }));
+  for (const { day, from, dhw } of rows) {
+    if (dhw === '') continue;
+    const b = Math.floor((day - from) / B);
+    const v = Number(dhw);
+    const field = blockField(from, b);
+    const old = num(String(day));
+    const top = num(field);
+    changed.set(String(day), dhw);
+    if (top === null || v > top) changed.set(field, dhw);
+    else if (old !== null && old >= top && v < old) touched.set(`${from}:${b}`, [from, b]);
+    if (day > ld) ld = day;
+  }
+  for (const [from, b] of touched.values()) setBlock(from, b);
+  if (ld !== storedLd) changed.set('ld', String(ld));
+  const maxima = rows.map(({ day, from }) => {
+    const b = Math.floor((day - from) / B);
+    const texts: (string | null)[] = [];
+    const lastBlock = day >= (ld as number) ? b : b - 1;
+    for (let j = 0; j <= lastBlock; j++) texts.push(get(blockField(from, j)));
+    if (day < (ld as number)) for (let d = from + B * b; d <= day; d++) texts.push(get(String(d)));
+    return maxText(texts) ?? '';
+  });
+  const set = new Map<string, string>();
+  const deleted = new Set<string>();
+  for (const [f, v] of changed) {
+    if (v !== null) {
+      if (hash.get(f) !== v) set.set(f, v);
+    } else if (hash.has(f)) deleted.add(f);
+  }
+  return { set, deleted, maxima };
 }

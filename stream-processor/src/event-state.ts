@@ -100,8 +100,16 @@ interface SiteDraft {
 }
 
 export interface EventState {
-  /** Applies one batch; readings grouped by site, results in the same order. */
-  apply(bySite: Map<string, StateReading[]>): Promise<Map<string, SiteApplyResult>>;
+  /**
+   * Applies one batch; readings grouped by site, results in the same order. With `commitWith`
+   * the commit runs inside the caller's script (its writes depend on the results and are made
+   * only if the commit is: one round trip for both); on a conflict it is called again with the
+   * re-applied results.
+   */
+  apply(
+    bySite: Map<string, StateReading[]>,
+    commitWith?: CommitWith,
+  ): Promise<Map<string, SiteApplyResult>>;
   /**
    * Since creation: sites read whole from Redis (first sight, or after a conflict), and sites
    * another writer had changed at commit time (each one read again and re-applied).
@@ -116,62 +124,97 @@ export interface EventStateOptions {
   allowedLatenessMs?: number;
 }
 
-// One call per batch for every changed site. ARGV[1] is the id sets' TTL (ms); then per site: a
-// header 'expected seq,id-set days,satellite ids', the hash fields to set packed
-// 'field\tvalue\t...', the fields to delete packed 'field\t...', per id-set day its id count
-// and ids, then the satellite ids (ids, any string, one argument each; the rest packed because
-// ioredis and Redis pay per argument). KEYS per site: its day hash, its satellite id set, one id
-// set per day in the order of ARGV. Every site's seq is checked before anything is written; a
-// mismatch returns the 1-based positions of the sites that changed and writes nothing.
-const COMMIT_SCRIPT = `
-local ttl = tonumber(ARGV[1])
-local groups, stale = {}, {}
-local a, kx = 2, 1
-while a <= #ARGV do
-  local expect, ns, nsat = string.match(ARGV[a], '^(%d+),(%d+),(%d+)$')
-  if not expect then return redis.error_reply('reefguard state: bad site header at argument ' .. a) end
-  local g = {days = KEYS[kx], satSeen = KEYS[kx + 1], seenAt = kx + 2, expect = tonumber(expect),
-    ns = tonumber(ns), nsat = tonumber(nsat), hash = ARGV[a + 1], deleted = ARGV[a + 2], at = a + 3}
-  local p = g.at
-  for d = 1, g.ns do p = p + 1 + tonumber(ARGV[p]) end
-  g.satAt = p
-  a = p + g.nsat
-  kx = kx + 2 + g.ns
-  groups[#groups + 1] = g
-  if tonumber(redis.call('HGET', g.days, 'seq') or '0') ~= g.expect then stale[#stale + 1] = #groups end
+/**
+ * Lua: `commitState(a, kx)` commits a batch's sites (one call per batch, alone or inside the
+ * online write's script: `createRedisFeatureWriter`). ARGV[a] is the id sets' TTL (ms),
+ * ARGV[a + 1] the number of sites; then per site: a header 'expected seq,id-set days,satellite
+ * ids', the hash fields to set packed 'field\tvalue\t...', the fields to delete packed
+ * 'field\t...', per id-set day its id count and ids, then the satellite ids (ids, any string,
+ * one argument each; the rest packed because ioredis and Redis pay per argument). KEYS from kx,
+ * per site: its day hash, its satellite id set, one id set per day in the order of ARGV. Every
+ * site's seq is checked before anything is written; a mismatch writes nothing. Returns the
+ * 1-based positions of the sites that changed ({} when all were written), the next ARGV and
+ * KEYS index; or nil and an error message.
+ */
+export const STATE_COMMIT_LUA = `
+local function commitState(a0, kx0)
+  local ttl, count = tonumber(ARGV[a0]), tonumber(ARGV[a0 + 1])
+  if not ttl or not count then return nil, 'reefguard state: no TTL and site count at argument ' .. a0 end
+  local groups, stale = {}, {}
+  local a, kx = a0 + 2, kx0
+  for s = 1, count do
+    local expect, ns, nsat = string.match(ARGV[a] or '', '^(%d+),(%d+),(%d+)$')
+    if not expect then return nil, 'reefguard state: bad site header at argument ' .. a end
+    local g = {days = KEYS[kx], satSeen = KEYS[kx + 1], seenAt = kx + 2, expect = tonumber(expect),
+      ns = tonumber(ns), nsat = tonumber(nsat), hash = ARGV[a + 1], deleted = ARGV[a + 2], at = a + 3}
+    local p = g.at
+    for d = 1, g.ns do p = p + 1 + tonumber(ARGV[p]) end
+    g.satAt = p
+    a = p + g.nsat
+    kx = kx + 2 + g.ns
+    groups[#groups + 1] = g
+    if tonumber(redis.call('HGET', g.days, 'seq') or '0') ~= g.expect then stale[#stale + 1] = s end
+  end
+  if a - 1 > #ARGV or kx - 1 > #KEYS then return nil, 'reefguard state: arguments do not add up' end
+  if #stale > 0 then return stale, a, kx end
+  local function addAll(key, from, n)
+    local i = 0
+    while i < n do
+      local m = math.min(n - i, 1000)
+      redis.call('SADD', key, unpack(ARGV, from + i, from + i + m - 1))
+      i = i + m
+    end
+  end
+  for _, g in ipairs(groups) do
+    local fields = {}
+    for f, v in string.gmatch(g.hash, '([^\t]+)\t([^\t]+)\t') do
+      fields[#fields + 1] = f; fields[#fields + 1] = v
+    end
+    redis.call('HSET', g.days, unpack(fields))
+    if g.deleted ~= '' then
+      local gone = {}
+      for f in string.gmatch(g.deleted, '([^\t]+)\t') do gone[#gone + 1] = f end
+      redis.call('HDEL', g.days, unpack(gone))
+    end
+    local p = g.at
+    for d = 1, g.ns do
+      local n, key = tonumber(ARGV[p]), KEYS[g.seenAt + d - 1]
+      addAll(key, p + 1, n)
+      redis.call('PEXPIRE', key, ttl)
+      p = p + 1 + n
+    end
+    if g.nsat > 0 then addAll(g.satSeen, g.satAt, g.nsat) end
+  end
+  return {}, a, kx
 end
-if a ~= #ARGV + 1 then return redis.error_reply('reefguard state: arguments do not add up') end
-if #stale > 0 then return stale end
-local function addAll(key, from, count)
-  local i = 0
-  while i < count do
-    local n = math.min(count - i, 1000)
-    redis.call('SADD', key, unpack(ARGV, from + i, from + i + n - 1))
-    i = i + n
-  end
-end
-for _, g in ipairs(groups) do
-  local fields = {}
-  for f, v in string.gmatch(g.hash, '([^\t]+)\t([^\t]+)\t') do
-    fields[#fields + 1] = f; fields[#fields + 1] = v
-  end
-  redis.call('HSET', g.days, unpack(fields))
-  if g.deleted ~= '' then
-    local gone = {}
-    for f in string.gmatch(g.deleted, '([^\t]+)\t') do gone[#gone + 1] = f end
-    redis.call('HDEL', g.days, unpack(gone))
-  end
-  local p = g.at
-  for d = 1, g.ns do
-    local count, key = tonumber(ARGV[p]), KEYS[g.seenAt + d - 1]
-    addAll(key, p + 1, count)
-    redis.call('PEXPIRE', key, ttl)
-    p = p + 1 + count
-  end
-  if g.nsat > 0 then addAll(g.satSeen, g.satAt, g.nsat) end
-end
-return {}
 `;
+
+const COMMIT_SCRIPT = `${STATE_COMMIT_LUA}
+local stale, a, kx = commitState(1, 1)
+if stale == nil then return redis.error_reply(a) end
+if a ~= #ARGV + 1 or kx ~= #KEYS + 1 then return redis.error_reply('reefguard state: arguments do not add up') end
+return stale
+`;
+
+/**
+ * A batch's state commit as keys and arguments of {@link STATE_COMMIT_LUA}, for a caller that
+ * runs it inside its own script; `sites` in the order of the reply's positions.
+ */
+export interface StateCommitCall {
+  keys: string[];
+  args: (string | number)[];
+  sites: string[];
+}
+
+/**
+ * Runs a batch's state commit together with the caller's own writes (computed from `results`,
+ * the windows as they will be once committed) and returns the commit's stale positions
+ * (empty: committed); see {@link EventState.apply}.
+ */
+export type CommitWith = (
+  results: Map<string, SiteApplyResult>,
+  call: StateCommitCall,
+) => Promise<number[]>;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -272,10 +315,10 @@ export function createEventState(options: EventStateOptions): EventState {
     return applied;
   }
 
-  async function commit(drafts: Map<string, SiteDraft>): Promise<string[]> {
+  function commitCall(drafts: Map<string, SiteDraft>): StateCommitCall {
     const keys: string[] = [];
-    const args: (string | number)[] = [seenTtlMs];
     const sites = [...drafts.keys()];
+    const args: (string | number)[] = [seenTtlMs, sites.length];
     for (const site of sites) {
       const draft = drafts.get(site) as SiteDraft;
       const state = cache.get(site) as SiteState;
@@ -290,13 +333,15 @@ export function createEventState(options: EventStateOptions): EventState {
       }
       args.push(...draft.satIds);
     }
-    const stale = await redis.reefguardCommitState(keys.length, ...keys, ...args);
-    return stale.map((position) => sites[position - 1] as string);
+    return { keys, args, sites };
   }
+
+  const commitAlone: CommitWith = (_results, call) =>
+    redis.reefguardCommitState(call.keys.length, ...call.keys, ...call.args);
 
   return {
     counts,
-    async apply(bySite) {
+    async apply(bySite, commitWith = commitAlone) {
       const results = new Map<string, SiteApplyResult>();
       if (bySite.size === 0) return results;
       const drafts = new Map<string, SiteDraft>();
@@ -305,9 +350,13 @@ export function createEventState(options: EventStateOptions): EventState {
         const applied = await load(pending);
         for (const [site, readings] of pending) {
           const state = cache.get(site) as SiteState;
-          drafts.set(site, draftSite(state, readings, applied.get(site), lateness));
+          const draft = draftSite(state, readings, applied.get(site), lateness);
+          drafts.set(site, draft);
+          results.set(site, { statuses: draft.statuses, window: draftWindow(state, draft) });
         }
-        const stale = await commit(drafts);
+        const call = commitCall(drafts);
+        const positions = await commitWith(results, call);
+        const stale = positions.map((position) => call.sites[position - 1] as string);
         if (stale.length === 0) break;
         if (attempt >= MAX_COMMIT_ATTEMPTS) {
           throw new TransportError(
@@ -319,14 +368,8 @@ export function createEventState(options: EventStateOptions): EventState {
         for (const site of stale) cache.delete(site);
         pending = new Map(stale.map((site) => [site, bySite.get(site) as StateReading[]]));
       }
-      for (const [site, draft] of drafts) {
-        const state = cache.get(site) as SiteState;
-        install(state, draft, seenDaysKept);
-        results.set(site, {
-          statuses: draft.statuses,
-          window: toWindow(state, draft.firstTouchedDay),
-        });
-      }
+      for (const [site, draft] of drafts)
+        install(cache.get(site) as SiteState, draft, seenDaysKept);
       return results;
     },
   };
@@ -492,6 +535,15 @@ function install(state: SiteState, draft: SiteDraft, seenDaysKept: number): void
   if (draft.turbidity) Object.assign(state, draft.turbidity);
   const oldestSeen = Math.floor(state.wm / DAY_MS) - seenDaysKept;
   for (const day of state.seen.keys()) if (day < oldestSeen) state.seen.delete(day);
+}
+
+/** The site's window as it will be once the draft is committed (the state is untouched). */
+function draftWindow(state: SiteState, draft: SiteDraft): SiteWindow {
+  const days = new Map(state.days);
+  for (const day of draft.pruned) days.delete(day);
+  for (const [day, aggregate] of draft.days) days.set(day, aggregate);
+  const next = { ...state, ...draft.turbidity, seq: state.seq + 1, wm: draft.wm, days };
+  return toWindow(next, draft.firstTouchedDay);
 }
 
 function toWindow(state: SiteState, firstTouchedDay: number): SiteWindow {

@@ -1,4 +1,5 @@
 import type { DhwYearToDate } from './dhw-ytd.js';
+import type { StateCommitCall } from './event-state.js';
 import type { FeatureRow } from './offline-store.js';
 import type { OnlineItem, OnlineStore } from './online-store.js';
 
@@ -13,6 +14,17 @@ import type { OnlineItem, OnlineStore } from './online-store.js';
 export interface FeatureWriter {
   /** Returns how many sites' online hashes were written. */
   write(rows: readonly FeatureRow[], online: readonly OnlineItem[]): Promise<number>;
+  /**
+   * Commits the event state's batch (`call`, see `EventState.apply`) and then writes these
+   * features, in one step and only if the commit goes through; returns the commit's stale
+   * positions (empty: committed and written). Only a writer on the event state's own Redis
+   * has it.
+   */
+  commitWith?(
+    call: StateCommitCall,
+    rows: readonly FeatureRow[],
+    online: readonly OnlineItem[],
+  ): Promise<number[]>;
 }
 
 /** The year-to-date update, then the online store's write (e.g. the embedded DuckDB store). */

@@ -7,7 +7,15 @@ import {
   utcDay,
 } from '@reefguard/core';
 import type { Redis, Result } from 'ioredis';
-import { BLOCK_DAYS, DHW_YTD_LUA, type DhwOfDay, dhwYtdKey, packDhwYtd } from './dhw-ytd.js';
+import {
+  BLOCK_DAYS,
+  DHW_YTD_LUA,
+  type DhwOfDay,
+  dhwYtdKey,
+  packDhwYtd,
+  planDhwYtd,
+} from './dhw-ytd.js';
+import { STATE_COMMIT_LUA } from './event-state.js';
 import type { FeatureWriter } from './feature-writer.js';
 import type { FeatureRow } from './offline-store.js';
 
@@ -55,43 +63,108 @@ end
 `;
 
 /**
- * One script call per batch for every site in it (atomic for all of them, so it needs their
- * keys on one Redis: a single server, or hash tags on Redis Cluster). ARGV: TTL, block days,
- * then per site: seq ('' = no online write), packed fields, year-to-date rows packed
- * 'day,from,dhw;' ('' = none), oldest day kept, 1 January of the latest day's year, the online
- * vector's day. KEYS per site: its feature hash, then its year-to-date DHW hash when it has
- * rows. The site's DHW is stored first, so the hash gets the `dhw_max_ytd` of the vector's day;
- * the reply gives each site's written flag and every row's year-to-date maximum.
+ * Lua: `writeOnlineBatch(a, kx)`, one call per batch for every site in it (atomic for all of
+ * them, so it needs their keys on one Redis: a single server, or hash tags on Redis Cluster).
+ * ARGV from a: TTL, block days, then per site: seq ('' = no online write), packed fields,
+ * year-to-date rows packed 'day,from,dhw;' ('' = none), oldest day kept, 1 January of the
+ * latest day's year, the online vector's day; up to the last argument. KEYS from kx, per site:
+ * its feature hash, then its year-to-date DHW hash when it has rows. The site's DHW is stored
+ * first, so the hash gets the `dhw_max_ytd` of the vector's day; returns each site's written
+ * flag and every row's year-to-date maximum (or nil and an error message).
  */
-const WRITE_BATCH_SCRIPT = `${DHW_YTD_LUA}${WRITE_FEATURES_LUA}
-local ttl, B = tonumber(ARGV[1]), tonumber(ARGV[2])
-if (#ARGV - 2) % 6 ~= 0 then return redis.error_reply('reefguard online: ' .. #ARGV .. ' arguments, not 2 + 6 per site') end
-local wantKeys = 0
-for a = 3, #ARGV, 6 do
-  wantKeys = wantKeys + (ARGV[a + 2] == '' and 1 or 2)
+const ONLINE_BATCH_LUA = `${DHW_YTD_LUA}${WRITE_FEATURES_LUA}
+local function writeOnlineBatch(a0, kx0)
+  local ttl, B = tonumber(ARGV[a0]), tonumber(ARGV[a0 + 1])
+  if (#ARGV - a0 - 1) % 6 ~= 0 then
+    return nil, 'reefguard online: ' .. (#ARGV - a0 + 1) .. ' arguments, not 2 + 6 per site'
+  end
+  local wantKeys = 0
+  for a = a0 + 2, #ARGV, 6 do
+    wantKeys = wantKeys + (ARGV[a + 2] == '' and 1 or 2)
+  end
+  if wantKeys ~= #KEYS - kx0 + 1 then
+    return nil, 'reefguard online: ' .. (#KEYS - kx0 + 1) .. ' keys for ' .. wantKeys
+  end
+  local out = {}
+  local kx = kx0
+  for a = a0 + 2, #ARGV, 6 do
+    local key = KEYS[kx]
+    kx = kx + 1
+    local maxima, ytd = {}, ''
+    if ARGV[a + 2] ~= '' then
+      local rows = {}
+      for day, from, dhw in string.gmatch(ARGV[a + 2], '([^,;]+),([^,;]+),([^,;]*);') do
+        rows[#rows + 1] = {tonumber(day), tonumber(from), dhw}
+      end
+      maxima = updateYtd(KEYS[kx], tonumber(ARGV[a + 3]), B, tonumber(ARGV[a + 4]), rows)
+      kx = kx + 1
+      local onlineDay = tonumber(ARGV[a + 5])
+      for i, row in ipairs(rows) do if row[1] == onlineDay then ytd = maxima[i] end end
+    end
+    local written = 0
+    if ARGV[a] ~= '' then written = writeFeatures(key, tonumber(ARGV[a]), ttl, ARGV[a + 1], ytd) end
+    out[#out + 1] = {written, maxima}
+  end
+  return out
 end
-if wantKeys ~= #KEYS then return redis.error_reply('reefguard online: ' .. #KEYS .. ' keys for ' .. wantKeys) end
-local out = {}
-local kx = 1
-for a = 3, #ARGV, 6 do
+`;
+
+const WRITE_BATCH_SCRIPT = `${ONLINE_BATCH_LUA}
+local out, problem = writeOnlineBatch(1, 1)
+if out == nil then return redis.error_reply(problem) end
+return out
+`;
+
+/**
+ * The event state's commit and the online write in one script call per batch, for a writer
+ * that keeps its sites' DHW hashes in memory (`planDhwYtd`). ARGV: the number n of DHW hashes
+ * the batch's plans were made on, n pairs (the site's position in the state commit, the
+ * hash's version `v` the plan saw), then the state commit's arguments ({@link STATE_COMMIT_LUA}),
+ * then the TTL and per site: seq ('' = no online write), packed fields, DHW fields to set packed
+ * 'field\tvalue\t', DHW fields to delete packed 'field\t', and '1' if the site has DHW rows.
+ * KEYS: the n DHW hashes, the state commit's keys, then per site its feature hash and, with
+ * DHW rows, its DHW hash. Nothing is written if a DHW hash changed since its plan or a site's
+ * state changed (reply: {stale positions}); else the reply is {{}, written flags}.
+ */
+const COMMIT_AND_WRITE_SCRIPT = `${STATE_COMMIT_LUA}${WRITE_FEATURES_LUA}
+local n = tonumber(ARGV[1])
+local changed = {}
+for i = 1, n do
+  if tonumber(redis.call('HGET', KEYS[i], 'v') or '0') ~= tonumber(ARGV[2 * i + 1]) then
+    changed[#changed + 1] = tonumber(ARGV[2 * i])
+  end
+end
+if #changed > 0 then return {changed} end
+local stale, a, kx = commitState(2 * n + 2, n + 1)
+if stale == nil then return redis.error_reply(a) end
+if #stale > 0 then return {stale} end
+local ttl = tonumber(ARGV[a])
+a = a + 1
+if (#ARGV - a + 1) % 5 ~= 0 then return redis.error_reply('reefguard online: arguments do not add up') end
+local written = {}
+while a <= #ARGV do
   local key = KEYS[kx]
   kx = kx + 1
-  local maxima, ytd = {}, ''
-  if ARGV[a + 2] ~= '' then
-    local rows = {}
-    for day, from, dhw in string.gmatch(ARGV[a + 2], '([^,;]+),([^,;]+),([^,;]*);') do
-      rows[#rows + 1] = {tonumber(day), tonumber(from), dhw}
-    end
-    maxima = updateYtd(KEYS[kx], tonumber(ARGV[a + 3]), B, tonumber(ARGV[a + 4]), rows)
+  if ARGV[a + 4] == '1' then
+    local dhwKey = KEYS[kx]
     kx = kx + 1
-    local onlineDay = tonumber(ARGV[a + 5])
-    for i, row in ipairs(rows) do if row[1] == onlineDay then ytd = maxima[i] end end
+    local fields = {}
+    for f, v in string.gmatch(ARGV[a + 2], '([^\t]+)\t([^\t]+)\t') do
+      fields[#fields + 1] = f; fields[#fields + 1] = v
+    end
+    if #fields > 0 then redis.call('HSET', dhwKey, unpack(fields)) end
+    local gone = {}
+    for f in string.gmatch(ARGV[a + 3], '([^\t]+)\t') do gone[#gone + 1] = f end
+    if #gone > 0 then redis.call('HDEL', dhwKey, unpack(gone)) end
+    redis.call('HINCRBY', dhwKey, 'v', 1)
   end
-  local written = 0
-  if ARGV[a] ~= '' then written = writeFeatures(key, tonumber(ARGV[a]), ttl, ARGV[a + 1], ytd) end
-  out[#out + 1] = {written, maxima}
+  local w = 0
+  if ARGV[a] ~= '' then w = writeFeatures(key, tonumber(ARGV[a]), ttl, ARGV[a + 1], '') end
+  written[#written + 1] = w
+  a = a + 5
 end
-return out
+if kx ~= #KEYS + 1 then return redis.error_reply('reefguard online: keys do not add up') end
+return {{}, written}
 `;
 
 declare module 'ioredis' {
@@ -100,6 +173,10 @@ declare module 'ioredis' {
       numberOfKeys: number,
       ...keysAndArgs: (string | number)[]
     ): Result<[number, string[]][], Context>;
+    reefguardCommitAndWrite(
+      numberOfKeys: number,
+      ...keysAndArgs: (string | number)[]
+    ): Result<[number[], number[]?], Context>;
   }
 }
 
@@ -128,15 +205,13 @@ interface SiteWrite {
   rows?: FeatureRow[];
 }
 
-/** Runs the batch script; returns how many hashes were written (rows get `dhw_max_ytd`). */
-async function writeBatch(
-  redis: Redis,
+/** The online write's keys and arguments for {@link ONLINE_BATCH_LUA}. */
+function onlineCall(
   keyOf: (siteId: string) => string,
   ttl: number,
   ytdPrefix: string | null,
   bySite: Map<string, SiteWrite>,
-): Promise<number> {
-  if (bySite.size === 0) return 0;
+): { keys: string[]; args: (string | number)[] } {
   const keys: string[] = [];
   const args: (string | number)[] = [ttl, BLOCK_DAYS];
   for (const [site, { item, rows }] of bySite) {
@@ -159,7 +234,14 @@ async function writeBatch(
     }
     args.push(...group);
   }
-  const replies = await redis.reefguardWriteBatch(keys.length, ...keys, ...args);
+  return { keys, args };
+}
+
+/**
+ * The online write's reply into the rows (`dhw_max_ytd`) and vectors; returns how many hashes
+ * were written.
+ */
+function takeReply(bySite: Map<string, SiteWrite>, replies: [number, string[]][]): number {
   let written = 0;
   let i = 0;
   for (const [site, { item, rows }] of bySite) {
@@ -176,6 +258,32 @@ async function writeBatch(
     });
   }
   return written;
+}
+
+/** Runs the batch script; returns how many hashes were written (rows get `dhw_max_ytd`). */
+async function writeBatch(
+  redis: Redis,
+  keyOf: (siteId: string) => string,
+  ttl: number,
+  ytdPrefix: string | null,
+  bySite: Map<string, SiteWrite>,
+): Promise<number> {
+  if (bySite.size === 0) return 0;
+  const { keys, args } = onlineCall(keyOf, ttl, ytdPrefix, bySite);
+  return takeReply(bySite, await redis.reefguardWriteBatch(keys.length, ...keys, ...args));
+}
+
+/** A batch's rows and online vectors by site (the last vector of a site wins). */
+function sitesOf(rows: readonly FeatureRow[], online: readonly OnlineItem[]) {
+  const bySite = new Map<string, SiteWrite>();
+  for (const item of online) bySite.set(item.vector.site_id, { item });
+  for (const row of rows) {
+    const entry = bySite.get(row.siteId);
+    if (!entry) bySite.set(row.siteId, { rows: [row] });
+    else if (entry.rows) entry.rows.push(row);
+    else entry.rows = [row];
+  }
+  return bySite;
 }
 
 export function createOnlineStore(options: OnlineStoreOptions): OnlineStore {
@@ -220,6 +328,13 @@ export function createOnlineStore(options: OnlineStoreOptions): OnlineStore {
  * sites (the DHW under `ytdPrefix`, the layout of {@link createDhwYearToDate}; null: no
  * year-to-date DHW, the online write only). One round trip instead of one script per site and
  * stage; the same per-site rules, atomic for the whole batch.
+ *
+ * `commitWith` (what the processor uses) runs the event state's commit in the same script,
+ * first: the batch's state, DHW and online features are written together or not at all. It
+ * keeps each site's DHW hash in memory (read once, then kept up to date with its own writes)
+ * and works out the year-to-date maxima there (`planDhwYtd`, the script's rule), so Redis only
+ * sets fields; if any other writer changed a site's DHW hash (its version `v` moved) or its
+ * state, nothing is written and the site is read again.
  */
 export function createRedisFeatureWriter(
   options: OnlineStoreOptions & { ytdPrefix: string | null },
@@ -228,17 +343,95 @@ export function createRedisFeatureWriter(
   const ttl = options.ttlSeconds ?? ONLINE_TTL_SECONDS;
   const keyOf = options.keyOf ?? onlineFeatureKey;
   redis.defineCommand('reefguardWriteBatch', { lua: WRITE_BATCH_SCRIPT });
+  redis.defineCommand('reefguardCommitAndWrite', { lua: COMMIT_AND_WRITE_SCRIPT });
+  /** Each site's DHW hash as last read or written here. */
+  const dhwHashes = new Map<string, Map<string, string>>();
+
+  /** Reads the DHW hashes of these sites (not yet known here) in one round trip. */
+  async function readDhw(sites: readonly string[]): Promise<void> {
+    if (ytdPrefix === null || sites.length === 0) return;
+    const pipeline = redis.pipeline();
+    for (const site of sites) pipeline.hgetall(dhwYtdKey(ytdPrefix, site));
+    const replies = (await pipeline.exec()) ?? [];
+    sites.forEach((site, i) => {
+      const [error, hash] = replies[i] ?? [new Error('no reply')];
+      if (error) throw new TransportError(`online store: reading the DHW of ${site} failed`, error);
+      dhwHashes.set(site, new Map(Object.entries(hash as Record<string, string>)));
+    });
+  }
+
   return {
-    write(rows, online) {
-      const bySite = new Map<string, SiteWrite>();
-      for (const item of online) bySite.set(item.vector.site_id, { item });
-      for (const row of rows) {
-        const entry = bySite.get(row.siteId);
-        if (!entry) bySite.set(row.siteId, { rows: [row] });
-        else if (entry.rows) entry.rows.push(row);
-        else entry.rows = [row];
+    write: (rows, online) => writeBatch(redis, keyOf, ttl, ytdPrefix, sitesOf(rows, online)),
+    async commitWith(call, rows, online) {
+      const bySite = sitesOf(rows, online);
+      const dhwSites =
+        ytdPrefix === null ? [] : [...bySite].filter(([, w]) => w.rows?.length).map(([s]) => s);
+      await readDhw(dhwSites.filter((site) => !dhwHashes.has(site)));
+      const position = new Map(call.sites.map((site, i) => [site, i + 1]));
+      const checkKeys: string[] = [];
+      const checks: (string | number)[] = [];
+      const plans = new Map<string, ReturnType<typeof planDhwYtd>>();
+      for (const site of dhwSites) {
+        const hash = dhwHashes.get(site) as Map<string, string>;
+        const rowsOfSite = bySite.get(site)?.rows ?? [];
+        const plan = planDhwYtd(
+          hash,
+          rowsOfSite.map((r) => ({ day: r.day, dhw: r.values.dhw ?? Number.NaN })),
+        );
+        plans.set(site, plan);
+        checkKeys.push(dhwYtdKey(ytdPrefix as string, site));
+        checks.push(position.get(site) ?? 0, hash.get('v') ?? '0');
+        const item = bySite.get(site)?.item;
+        const onlineDay = item ? utcDay(Date.parse(item.vector.as_of)) : Number.NaN;
+        rowsOfSite.forEach((row, k) => {
+          const text = plan.maxima[k] ?? '';
+          row.values.dhw_max_ytd = text === '' ? null : Number(text);
+          if (item && row.day === onlineDay)
+            item.vector.values.dhw_max_ytd = row.values.dhw_max_ytd;
+        });
       }
-      return writeBatch(redis, keyOf, ttl, ytdPrefix, bySite);
+      const keys: string[] = [];
+      const args: (string | number)[] = [ttl];
+      for (const [site, { item }] of bySite) {
+        keys.push(keyOf(site));
+        const plan = plans.get(site);
+        let set = '';
+        let deleted = '';
+        if (plan) {
+          keys.push(dhwYtdKey(ytdPrefix as string, site));
+          for (const [f, v] of plan.set) set += `${f}\t${v}\t`;
+          for (const f of plan.deleted) deleted += `${f}\t`;
+        }
+        args.push(
+          item ? item.seq : '',
+          item ? packFeatures(item.vector) : '',
+          set,
+          deleted,
+          plan ? '1' : '',
+        );
+      }
+      const [stale] = await redis.reefguardCommitAndWrite(
+        checkKeys.length + call.keys.length + keys.length,
+        ...checkKeys,
+        ...call.keys,
+        ...keys,
+        plans.size,
+        ...checks,
+        ...call.args,
+        ...args,
+      );
+      if (stale.length > 0) {
+        // Another writer got there first: read these sites' DHW again before the next try.
+        for (const p of stale) dhwHashes.delete(call.sites[p - 1] as string);
+        return stale;
+      }
+      for (const [site, plan] of plans) {
+        const hash = dhwHashes.get(site) as Map<string, string>;
+        for (const [f, v] of plan.set) hash.set(f, v);
+        for (const f of plan.deleted) hash.delete(f);
+        hash.set('v', String(Number(hash.get('v') ?? 0) + 1));
+      }
+      return stale;
     },
   };
 }

@@ -7,7 +7,7 @@ import {
 } from '@reefguard/core';
 import type { Delivery } from './batch-queue.js';
 import type { DhwYearToDate } from './dhw-ytd.js';
-import type { EventState, SiteWindow, StateReading } from './event-state.js';
+import type { EventState, SiteApplyResult, SiteWindow, StateReading } from './event-state.js';
 import { createFeatureWriter, type FeatureWriter } from './feature-writer.js';
 import type { HeatStress } from './heat-stress.js';
 import type { ReadingSource } from './jetstream-source.js';
@@ -196,6 +196,8 @@ export interface AppliedBatch {
   repeated: StoredReading[];
   featureRows: FeatureRow[];
   online: OnlineItem[];
+  /** The online write went with the state's commit (the Redis writer's `commitWith`). */
+  writtenOnline: boolean;
 }
 
 /** Applies and writes one batch (all stages, in order, without the ack). */
@@ -262,12 +264,16 @@ export async function applyBatch(
   const late: LateReading[] = [];
   // Keyed by site and day: a day split over two rounds keeps its complete (last) row only.
   const featureRows = new Map<string, FeatureRow>();
-  const online = new Map<string, { vector: FeatureVector; seq: number }>();
+  const online = new Map<string, OnlineItem>();
   let appliedCount = 0;
   let duplicates = 0;
   const computedAt = new Date(ingestedMs).toISOString();
   let stateMs = 0;
-  const roundsStart = performance.now();
+  let featuresMs = 0;
+  let onlineMs = 0;
+  // On Redis the state's commit and the online write are one script call (one round trip):
+  // the features are computed from the windows the commit will make, and written with it.
+  const commitWith = options.writer?.commitWith?.bind(options.writer);
   // A backlog batch may span weeks of a site; the state returns a 92-day window and at most
   // MAX_RECOMPUTE_DAYS + 1 days are recomputed per application, so the site's readings are
   // applied in rounds of that many days each (arrival order kept): every day gets its row,
@@ -291,15 +297,67 @@ export async function applyBatch(
         })),
       );
     }
+    // This round's feature rows and online vectors, from the state's results (computed again
+    // if the commit meets another writer's change and the state re-applies).
+    let roundFeatures = new Map<string, FeatureRow>();
+    let roundOnline = new Map<string, OnlineItem>();
+    const computeFeatures = (results: Map<string, SiteApplyResult>) => {
+      const start = performance.now();
+      roundFeatures = new Map();
+      roundOnline = new Map();
+      for (const [siteId, result] of results) {
+        const site = sites.get(siteId) as SiteProfile;
+        const { window } = result;
+        if (Number.isNaN(window.firstTouchedDay)) continue;
+        const fromDay = Math.max(window.firstTouchedDay, window.lastDay - MAX_RECOMPUTE_DAYS);
+        for (let day = fromDay; day <= window.lastDay; day++) {
+          const values = featuresOfDay(site, window, day, options.heat);
+          roundFeatures.set(`${siteId}/${day}`, { siteId, day, ingestedMs, values });
+          if (day === window.lastDay) {
+            roundOnline.set(siteId, {
+              seq: window.seq,
+              vector: {
+                schema_version: 1,
+                site_id: siteId,
+                as_of: dayEndIso(day),
+                computed_at: computedAt,
+                feature_set_version: FEATURE_SET_VERSION,
+                values,
+              },
+            });
+          }
+        }
+      }
+      featuresMs += performance.now() - start;
+    };
     const stateStart = performance.now();
     const { siteReads, conflicts } = options.state.counts;
-    const applied = await options.state.apply(stateInput);
-    stateMs += performance.now() - stateStart;
+    const onlineBefore = onlineMs;
+    const featuresBefore = featuresMs;
+    const applied = await options.state.apply(
+      stateInput,
+      commitWith &&
+        (async (results, call) => {
+          computeFeatures(results);
+          const start = performance.now();
+          const stale = await commitWith(
+            call,
+            [...roundFeatures.values()],
+            [...roundOnline.values()],
+          );
+          onlineMs += performance.now() - start;
+          return stale;
+        }),
+    );
+    if (!commitWith) computeFeatures(applied);
+    stateMs +=
+      performance.now() - stateStart - (onlineMs - onlineBefore) - (featuresMs - featuresBefore);
     metrics.stateSiteReads.inc(options.state.counts.siteReads - siteReads);
     metrics.stateConflicts.inc(options.state.counts.conflicts - conflicts);
+    for (const [key, row] of roundFeatures) featureRows.set(key, row);
+    for (const [site, item] of roundOnline) online.set(site, item);
     for (const [siteId, rows] of roundRows) {
       const result = applied.get(siteId);
-      const site = sites.get(siteId) as SiteProfile;
       if (!result) continue;
       result.statuses.forEach((status, i) => {
         const row = rows[i] as StoredReading;
@@ -318,32 +376,11 @@ export async function applyBatch(
           });
         }
       });
-      const { window } = result;
-      if (Number.isNaN(window.firstTouchedDay)) continue;
-      const fromDay = Math.max(window.firstTouchedDay, window.lastDay - MAX_RECOMPUTE_DAYS);
-      for (let day = fromDay; day <= window.lastDay; day++) {
-        const values = featuresOfDay(site, window, day, options.heat);
-        featureRows.set(`${siteId}/${day}`, { siteId, day, ingestedMs, values });
-        if (day === window.lastDay) {
-          online.set(siteId, {
-            seq: window.seq,
-            vector: {
-              schema_version: 1,
-              site_id: siteId,
-              as_of: dayEndIso(day),
-              computed_at: computedAt,
-              feature_set_version: FEATURE_SET_VERSION,
-              values,
-            },
-          });
-        }
-      }
     }
   }
-  // Rounds interleave state round trips and feature computation: time each apart.
-  stageStart = performance.now();
   reportStage(options, 'event_state', stateMs, batch.length);
-  reportStage(options, 'features', stageStart - roundsStart - stateMs, batch.length);
+  reportStage(options, 'features', featuresMs, batch.length);
+  if (commitWith) reportStage(options, 'online_write', onlineMs, batch.length);
   const rows = [...featureRows.values()];
   const onlineWrites = [...online.values()];
   return {
@@ -359,6 +396,7 @@ export async function applyBatch(
     repeated,
     featureRows: rows,
     online: onlineWrites,
+    writtenOnline: commitWith !== undefined,
   };
 }
 
@@ -399,10 +437,12 @@ export async function writeOnline(
   applied: AppliedBatch,
   writer: FeatureWriter = writerOf(options),
 ): Promise<void> {
-  const start = performance.now();
-  await writer.write(applied.featureRows, applied.online);
   const { deliveries } = applied.outcome;
-  reportStage(options, 'online_write', performance.now() - start, deliveries.length);
+  if (!applied.writtenOnline) {
+    const start = performance.now();
+    await writer.write(applied.featureRows, applied.online);
+    reportStage(options, 'online_write', performance.now() - start, deliveries.length);
+  }
   const doneMs = (options.now ?? Date.now)();
   for (const d of deliveries) options.metrics.latency.observe((doneMs - d.receivedAtMs) / 1000);
   options.afterOnline?.(applied.outcome);

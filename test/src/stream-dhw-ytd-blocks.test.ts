@@ -1,6 +1,7 @@
 import { dayEndIso, FEATURE_SET_VERSION } from '@reefguard/core';
 import {
   createDhwYearToDate,
+  createEventState,
   createRedisFeatureWriter,
   type DhwOfDay,
   type FeatureRow,
@@ -32,8 +33,10 @@ describe('stream processor - year-to-date DHW blocks', () => {
   const { redis, prefix } = useRedisPrefix(redisUrl);
 
   /** Random batches of today and recomputed days (the processor's shape) checked by `check`. */
-  async function walk(check: (rows: DhwOfDay[], want: number[]) => Promise<void>) {
-    const model = reference();
+  async function walk(
+    check: (rows: DhwOfDay[], want: number[]) => Promise<void>,
+    model = reference(),
+  ) {
     let seed = 11;
     const random = () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -111,6 +114,76 @@ describe('stream processor - year-to-date DHW blocks', () => {
     expect(await writer.write(rows, [{ vector, seq: 1 }])).toBe(0);
     expect(rows[0]?.values.dhw_max_ytd).toBe(99);
     expect(await redis.hget(`${prefix}features:16-024`, 'dhw')).not.toBe('99');
+  });
+
+  it('kept in memory and written with the state commit: the same hash and maxima as the script', async () => {
+    const writer = createRedisFeatureWriter({
+      redis,
+      ytdPrefix: prefix,
+      keyOf: (site) => `${prefix}features:${site}`,
+    });
+    const commitWith = writer.commitWith?.bind(writer);
+    if (!commitWith) throw new Error('the Redis writer commits with the event state');
+    const state = createEventState({ redis, prefix: `${prefix}state:` });
+    // The script's own hash, side by side: after every batch both hashes hold the same fields.
+    const script = createDhwYearToDate({ redis, prefix: `${prefix}script:` });
+    const model = reference();
+    let batches = 0;
+    let reading = 0;
+    await walk(async (rows, want) => {
+      batches += 1;
+      if (batches % 40 === 0) {
+        // Another writer (a satellite ingest's update) changes the hash behind the processor's
+        // copy; the processor's next commit must see it and read the hash again.
+        const other = [{ day: (rows.at(-1)?.day ?? 0) - 2, dhw: 11.5 }];
+        model(other);
+        await createDhwYearToDate({ redis, prefix }).update(new Map([['17-001', other]]));
+        await script.update(new Map([['17-001', other]]));
+        want.splice(0, want.length, ...model(rows));
+      }
+      const last = rows.at(-1) as DhwOfDay;
+      reading += 1;
+      await state.apply(
+        new Map([
+          [
+            '17-001',
+            [{ id: `r${reading}`, observedMs: last.day * 86_400_000, kind: 'w', value: 28 }],
+          ],
+        ]),
+        async (results, call) => {
+          const featureRows: FeatureRow[] = rows.map(({ day, dhw }) => ({
+            siteId: '17-001',
+            day,
+            ingestedMs: 0,
+            values: { dhw: Number.isFinite(dhw) ? dhw : null, dhw_max_ytd: null },
+          }));
+          const vector = {
+            schema_version: 1 as const,
+            site_id: '17-001',
+            as_of: dayEndIso(last.day),
+            computed_at: new Date(0).toISOString(),
+            feature_set_version: FEATURE_SET_VERSION,
+            values: { ...(featureRows.at(-1) as FeatureRow).values },
+          };
+          const seq = results.get('17-001')?.window.seq ?? 0;
+          const stale = await commitWith(call, featureRows, [{ vector, seq }]);
+          if (stale.length > 0) return stale;
+          const got = featureRows.map((r) => r.values.dhw_max_ytd ?? Number.NaN);
+          expect(got, `latest ${last.day}`).toEqual(want);
+          return stale;
+        },
+      );
+      await script.update(new Map([['17-001', rows]]));
+      const stored = await redis.hget(`${prefix}features:17-001`, 'dhw_max_ytd');
+      expect(stored === null ? Number.NaN : Number(stored)).toEqual(want.at(-1));
+      const [memory, lua] = await Promise.all([
+        redis.hgetall(`${prefix}dhw:17-001`),
+        redis.hgetall(`${prefix}script:dhw:17-001`),
+      ]);
+      expect(memory, `latest ${last.day}`).toEqual(lua);
+    }, model);
+    // Each change behind its back cost one conflict (a re-read), nothing else.
+    expect(state.counts.conflicts).toBe(Math.floor(batches / 40));
   });
 
   it('builds its blocks from a hash written before they existed', async () => {

@@ -1,4 +1,11 @@
-import { createEventState, type StateReading } from '@reefguard/stream-processor';
+import {
+  type CommitWith,
+  createEventState,
+  createRedisFeatureWriter,
+  type OnlineItem,
+  type SiteApplyResult,
+  type StateReading,
+} from '@reefguard/stream-processor';
 import { describe, expect, inject, it } from 'vitest';
 import { useRedisPrefix } from './stream-helpers.js';
 
@@ -154,5 +161,49 @@ describe('stream processor - event state kept in memory, committed to Redis', ()
     expect(Number.isNaN(result.get('E')?.window.meanC[0] ?? 0)).toBe(true);
     expect(await redis.hget(`${prefix}days:E`, `${DAY}n`)).toBeNull();
     expect(Number(await redis.hget(`${prefix}days:E`, `${DAY + 100}n`))).toBe(2);
+  });
+
+  it('with the online write in the commit, a commit that meets another writer writes neither', async () => {
+    const writer = createRedisFeatureWriter({
+      redis,
+      keyOf: (site) => `${prefix}features:${site}`,
+      ytdPrefix: null,
+    });
+    const commitWith = writer.commitWith;
+    if (!commitWith) throw new Error('the Redis writer commits with the event state');
+    // The online vector of each site: its latest daily mean, from the windows the commit makes.
+    const vectors = (results: Map<string, SiteApplyResult>): OnlineItem[] =>
+      [...results].map(([site, { window }]) => ({
+        seq: window.seq,
+        vector: {
+          schema_version: 1,
+          site_id: site,
+          as_of: new Date((window.lastDay + 1) * 86_400_000 - 1).toISOString(),
+          computed_at: new Date(T0).toISOString(),
+          feature_set_version: 'test',
+          values: { sst_mean: window.meanC.at(-1) ?? null },
+        },
+      }));
+    const onlineSeqs: string[] = [];
+    const attempt: CommitWith = async (results, call) => {
+      onlineSeqs.push((await redis.hget(`${prefix}features:W`, 'state_seq')) ?? 'none');
+      return commitWith.call(writer, call, [], vectors(results));
+    };
+    const a = createEventState({ redis, prefix });
+    const b = createEventState({ redis, prefix });
+    const readings = temperatures(30, T0);
+    await a.apply(new Map([['W', readings.slice(0, 10)]]), attempt);
+    // Another instance commits the site (state only): a's view is stale now.
+    await b.apply(new Map([['W', readings.slice(10, 20)]]));
+    const result = await a.apply(new Map([['W', readings.slice(20)]]), attempt);
+    // Three calls: a's first batch; then the stale attempt, which wrote nothing (the hash still
+    // held batch 1's vector when the re-applied attempt began), and the re-applied one.
+    expect(onlineSeqs).toEqual(['none', '1', '1']);
+    expect(a.counts.conflicts).toBe(1);
+    expect(result.get('W')?.window.seq).toBe(3);
+    const stored = await redis.hgetall(`${prefix}features:W`);
+    expect(Number(stored.state_seq)).toBe(3);
+    expect(Number(stored.sst_mean)).toBeCloseTo(meanOf(readings), 9);
+    expect(Number(await redis.hget(`${prefix}days:W`, `${DAY}n`))).toBe(30);
   });
 });
