@@ -6,7 +6,9 @@
  * write), which other online stores use; and the event state of a processor that keeps the sites it
  * has seen (ours: one checked write per batch) vs one that knows nothing of them (baseline: every
  * batch reads each site's hash and id sets first, as a new instance or another instance's site
- * costs, and as the former all-in-Redis script did on every call). Redis CPU from INFO cpu around
+ * costs, and as the former all-in-Redis script did on every call); and the processor's path: the
+ * state commit, the year-to-date DHW (worked out in the processor) and the online write in one
+ * call vs the two calls above. Redis CPU from INFO cpu around
  * each call and the processor's own CPU (process.cpuUsage), so the numbers hold on a busy
  * machine better than wall times do; wall times are printed too.
  *
@@ -27,6 +29,7 @@ import {
   type FeatureRow,
   type FeatureWriter,
   type OnlineItem,
+  type SiteApplyResult,
   STREAM_FEATURES,
   type StateReading,
 } from '@reefguard/stream-processor';
@@ -55,7 +58,11 @@ const cpuMicros = async () => {
 async function run(
   name: string,
   makeWriter: (prefix: string) => FeatureWriter,
-  { coldState, alternate = false }: { coldState: boolean; alternate?: boolean },
+  {
+    coldState,
+    alternate = false,
+    merged = false,
+  }: { coldState: boolean; alternate?: boolean; merged?: boolean },
 ) {
   const prefix = `bench:${name}:`;
   let state = createEventState({ redis, prefix });
@@ -64,7 +71,14 @@ async function run(
   const writer = makeWriter(prefix);
   let observedMs = Date.parse('2024-02-01T00:00:00Z');
   let n = 0;
-  const sums = { stateCpu: 0, writeCpu: 0, stateWall: 0, writeWall: 0, stateClient: 0 };
+  const sums = {
+    stateCpu: 0,
+    writeCpu: 0,
+    stateWall: 0,
+    writeWall: 0,
+    stateClient: 0,
+    writeClient: 0,
+  };
   for (let b = 0; b < batches; b++) {
     const bySite = new Map<string, StateReading[]>();
     for (let i = 0; i < PER_BATCH; i++, n++) {
@@ -84,42 +98,62 @@ async function run(
     const c0 = await cpuMicros();
     const p0 = process.cpuUsage();
     const w0 = performance.now();
-    const applied = await applying.apply(bySite);
+    // The processor's vectors (every stream feature), DHW rising through the season.
+    const featuresOf = (results: Map<string, SiteApplyResult>) => {
+      const rows: FeatureRow[] = [];
+      const online: OnlineItem[] = [];
+      for (const [site, { window }] of results) {
+        const values: FeatureRow['values'] = {};
+        STREAM_FEATURES.forEach((f, k) => {
+          values[f] = 20 + k + (b % 13) / 10;
+        });
+        values.dhw = (b % 40) / 10;
+        values.dhw_max_ytd = null;
+        rows.push({ siteId: site, day: window.lastDay, ingestedMs: observedMs, values });
+        online.push({
+          seq: window.seq,
+          vector: {
+            schema_version: 1,
+            site_id: site,
+            as_of: dayEndIso(window.lastDay),
+            computed_at: new Date(observedMs).toISOString(),
+            feature_set_version: FEATURE_SET_VERSION,
+            values,
+          },
+        });
+      }
+      return { rows, online };
+    };
+    // Merged: the state's commit and the feature write in one call (the processor's path), all
+    // of it counted as the event state's; else the state's own call, then the writer's.
+    const commitWith = merged ? writer.commitWith?.bind(writer) : undefined;
+    if (merged && !commitWith) throw new Error(`${name}: the writer has no commitWith`);
+    const applied = await applying.apply(
+      bySite,
+      commitWith &&
+        ((results, call) => {
+          const { rows, online } = featuresOf(results);
+          return commitWith(call, rows, online);
+        }),
+    );
     const w1 = performance.now();
     const p1 = process.cpuUsage(p0);
     const c1 = await cpuMicros();
-    const rows: FeatureRow[] = [];
-    const online: OnlineItem[] = [];
-    for (const [site, { window }] of applied) {
-      // The processor's vector (every stream feature), DHW rising through the season.
-      const values: FeatureRow['values'] = {};
-      STREAM_FEATURES.forEach((f, k) => {
-        values[f] = 20 + k + (b % 13) / 10;
-      });
-      values.dhw = (b % 40) / 10;
-      values.dhw_max_ytd = null;
-      rows.push({ siteId: site, day: window.lastDay, ingestedMs: observedMs, values });
-      online.push({
-        seq: window.seq,
-        vector: {
-          schema_version: 1,
-          site_id: site,
-          as_of: dayEndIso(window.lastDay),
-          computed_at: new Date(observedMs).toISOString(),
-          feature_set_version: FEATURE_SET_VERSION,
-          values,
-        },
-      });
-    }
     const w2 = performance.now();
-    await writer.write(rows, online);
+    const p2 = process.cpuUsage();
+    if (!commitWith) {
+      const { rows, online } = featuresOf(applied);
+      await writer.write(rows, online);
+    }
     const w3 = performance.now();
+    const p3 = process.cpuUsage(p2);
     const c2 = await cpuMicros();
     if (b < WARMUP) continue;
     sums.stateCpu += c1 - c0;
     sums.writeCpu += c2 - c1;
     sums.stateWall += w1 - w0;
     sums.stateClient += p1.user + p1.system;
+    sums.writeClient += p3.user + p3.system;
     sums.writeWall += w3 - w2;
   }
   const m = batches - WARMUP;
@@ -128,6 +162,7 @@ async function run(
     writeCpuMs: sums.writeCpu / m / 1000,
     stateWallMs: sums.stateWall / m,
     stateClientMs: sums.stateClient / m / 1000,
+    writeClientMs: sums.writeClient / m / 1000,
     writeWallMs: sums.writeWall / m,
   };
 }
@@ -153,6 +188,16 @@ try {
       }),
     { coldState: false },
   );
+  const merged = await run(
+    'merged',
+    (prefix) =>
+      createRedisFeatureWriter({
+        redis,
+        ytdPrefix: prefix,
+        keyOf: (s) => `${prefix}features:${s}`,
+      }),
+    { coldState: false, merged: true },
+  );
   const row = (label: string, a: number, b: number) =>
     console.log(
       `${label.padEnd(44)} ${a.toFixed(2).padStart(8)} ${b.toFixed(2).padStart(10)} ${(b / a).toFixed(2).padStart(7)}x`,
@@ -168,6 +213,23 @@ try {
   row('event state (sites known vs read), Redis CPU', ours.stateCpuMs, baseline.stateCpuMs);
   row('event state (sites known vs read), wall', ours.stateWallMs, baseline.stateWallMs);
   row('event state, processor CPU', ours.stateClientMs, baseline.stateClientMs);
+  // The processor's path: state commit, year-to-date DHW (kept in memory) and online write in
+  // one call, against the two calls above (state commit, then the write with the DHW in Lua).
+  row(
+    'state + feature write in one call, Redis CPU',
+    merged.stateCpuMs,
+    ours.stateCpuMs + ours.writeCpuMs,
+  );
+  row(
+    'state + feature write in one call, wall',
+    merged.stateWallMs,
+    ours.stateWallMs + ours.writeWallMs,
+  );
+  row(
+    'state + feature write in one call, proc. CPU',
+    merged.stateClientMs,
+    ours.stateClientMs + ours.writeClientMs,
+  );
   const turns = await run(
     'alternating',
     (prefix) =>
