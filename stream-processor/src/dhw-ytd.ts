@@ -170,10 +170,18 @@ export function packDhwYtd(days: readonly DhwOfDay[]): [number, number, string] 
 /** The Redis hash of a site's stored DHW days and block maxima. */
 export const dhwYtdKey = (prefix: string, siteId: string): string => `${prefix}dhw:${siteId}`;
 
+/** The year of the last call (days since epoch of its 1 January and of the next): most calls hit it. */
+let lastYear = { from: Number.NaN, next: Number.NaN };
+
 /** Days since epoch of 1 January of the year of `day` (UTC). */
 export function yearStartDay(day: number): number {
+  if (day >= lastYear.from && day < lastYear.next) return lastYear.from;
   const year = new Date(day * 86_400_000).getUTCFullYear();
-  return Date.UTC(year, 0, 1) / 86_400_000;
+  lastYear = {
+    from: Date.UTC(year, 0, 1) / 86_400_000,
+    next: Date.UTC(year + 1, 0, 1) / 86_400_000,
+  };
+  return lastYear.from;
 }
 
 export function createDhwYearToDate(options: { redis: Redis; prefix: string }): DhwYearToDate {
@@ -249,7 +257,10 @@ export function planDhwYtd(
   days: readonly DhwOfDay[],
   blockDays = BLOCK_DAYS,
 ): DhwYtdPlan {
-  const [keepFrom, thisYear] = packDhwYtd(days);
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const { day } of days) if (day > latest) latest = day;
+  const thisYear = yearStartDay(latest);
+  const keepFrom = yearStartDay(thisYear - 1);
   const B = blockDays;
   const changed = new Map<string, string | null>();
   const get = (field: string): string | null =>
