@@ -118,8 +118,9 @@ return out
 /**
  * The event state's commit and the online write in one script call per batch, for a writer
  * that keeps its sites' DHW hashes in memory (`planDhwYtd`). ARGV: the number n of DHW hashes
- * the batch's plans were made on, n pairs (the site's position in the state commit, the
- * hash's version `v` the plan saw), then the state commit's arguments ({@link STATE_COMMIT_LUA}),
+ * the batch's plans were made on, their checks packed 'position,version;' per hash (the site's
+ * position in the state commit, the hash's version `v` the plan saw; one argument, as ioredis
+ * pays per argument), then the state commit's arguments ({@link STATE_COMMIT_LUA}),
  * then the TTL and per site: seq ('' = no online write), packed fields, DHW fields to set packed
  * 'field\tvalue\t', DHW fields to delete packed 'field\t', and '1' if the site has DHW rows.
  * KEYS: the n DHW hashes, the state commit's keys, then per site its feature hash and, with
@@ -128,14 +129,16 @@ return out
  */
 const COMMIT_AND_WRITE_SCRIPT = `${STATE_COMMIT_LUA}${WRITE_FEATURES_LUA}
 local n = tonumber(ARGV[1])
-local changed = {}
-for i = 1, n do
-  if tonumber(redis.call('HGET', KEYS[i], 'v') or '0') ~= tonumber(ARGV[2 * i + 1]) then
-    changed[#changed + 1] = tonumber(ARGV[2 * i])
+local changed, i = {}, 0
+for position, version in string.gmatch(ARGV[2], '(%d+),(%d+);') do
+  i = i + 1
+  if tonumber(redis.call('HGET', KEYS[i], 'v') or '0') ~= tonumber(version) then
+    changed[#changed + 1] = tonumber(position)
   end
 end
+if i ~= n then return redis.error_reply('reefguard online: ' .. i .. ' DHW checks for ' .. n) end
 if #changed > 0 then return {changed} end
-local stale, a, kx = commitState(2 * n + 2, n + 1)
+local stale, a, kx = commitState(3, n + 1)
 if stale == nil then return redis.error_reply(a) end
 if #stale > 0 then return {stale} end
 local ttl = tonumber(ARGV[a])
@@ -369,7 +372,7 @@ export function createRedisFeatureWriter(
       await readDhw(dhwSites.filter((site) => !dhwHashes.has(site)));
       const position = new Map(call.sites.map((site, i) => [site, i + 1]));
       const checkKeys: string[] = [];
-      const checks: (string | number)[] = [];
+      let checks = '';
       const plans = new Map<string, ReturnType<typeof planDhwYtd>>();
       for (const site of dhwSites) {
         const hash = dhwHashes.get(site) as Map<string, string>;
@@ -380,7 +383,7 @@ export function createRedisFeatureWriter(
         );
         plans.set(site, plan);
         checkKeys.push(dhwYtdKey(ytdPrefix as string, site));
-        checks.push(position.get(site) ?? 0, hash.get('v') ?? '0');
+        checks += `${position.get(site) ?? 0},${hash.get('v') ?? '0'};`;
         const item = bySite.get(site)?.item;
         const onlineDay = item ? utcDay(Date.parse(item.vector.as_of)) : Number.NaN;
         rowsOfSite.forEach((row, k) => {
@@ -416,7 +419,7 @@ export function createRedisFeatureWriter(
         ...call.keys,
         ...keys,
         plans.size,
-        ...checks,
+        checks,
         ...call.args,
         ...args,
       );
