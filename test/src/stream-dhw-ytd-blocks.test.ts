@@ -29,6 +29,26 @@ function reference() {
   };
 }
 
+/** A batch's feature rows of `site` (only their DHW set) and the online vector of its last day. */
+function batchOf(site: string, rows: DhwOfDay[]) {
+  const featureRows: FeatureRow[] = rows.map(({ day, dhw }) => ({
+    siteId: site,
+    day,
+    ingestedMs: 0,
+    values: { dhw: Number.isFinite(dhw) ? dhw : null, dhw_max_ytd: null },
+  }));
+  const last = featureRows.at(-1) as FeatureRow;
+  const vector = {
+    schema_version: 1 as const,
+    site_id: site,
+    as_of: dayEndIso(last.day),
+    computed_at: new Date(0).toISOString(),
+    feature_set_version: FEATURE_SET_VERSION,
+    values: { ...last.values },
+  };
+  return { featureRows, last, vector };
+}
+
 describe('stream processor - year-to-date DHW blocks', () => {
   const { redis, prefix } = useRedisPrefix(redisUrl);
 
@@ -77,21 +97,7 @@ describe('stream processor - year-to-date DHW blocks', () => {
     });
     let seq = 0;
     await walk(async (rows, want) => {
-      const featureRows: FeatureRow[] = rows.map(({ day, dhw }) => ({
-        siteId: '16-024',
-        day,
-        ingestedMs: 0,
-        values: { dhw: Number.isFinite(dhw) ? dhw : null, dhw_max_ytd: null },
-      }));
-      const last = featureRows.at(-1) as FeatureRow;
-      const vector = {
-        schema_version: 1 as const,
-        site_id: '16-024',
-        as_of: dayEndIso(last.day),
-        computed_at: new Date(0).toISOString(),
-        feature_set_version: FEATURE_SET_VERSION,
-        values: { ...last.values },
-      };
+      const { featureRows, last, vector } = batchOf('16-024', rows);
       seq += 1;
       expect(await writer.write(featureRows, [{ vector, seq }])).toBe(1);
       const got = featureRows.map((r) => r.values.dhw_max_ytd ?? Number.NaN);
@@ -151,20 +157,7 @@ describe('stream processor - year-to-date DHW blocks', () => {
           ],
         ]),
         async (results, call) => {
-          const featureRows: FeatureRow[] = rows.map(({ day, dhw }) => ({
-            siteId: '17-001',
-            day,
-            ingestedMs: 0,
-            values: { dhw: Number.isFinite(dhw) ? dhw : null, dhw_max_ytd: null },
-          }));
-          const vector = {
-            schema_version: 1 as const,
-            site_id: '17-001',
-            as_of: dayEndIso(last.day),
-            computed_at: new Date(0).toISOString(),
-            feature_set_version: FEATURE_SET_VERSION,
-            values: { ...(featureRows.at(-1) as FeatureRow).values },
-          };
+          const { featureRows, vector } = batchOf('17-001', rows);
           const seq = results.get('17-001')?.window.seq ?? 0;
           const stale = await commitWith(call, featureRows, [{ vector, seq }]);
           if (stale.length > 0) return stale;
