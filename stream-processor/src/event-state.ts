@@ -537,32 +537,31 @@ function install(state: SiteState, draft: SiteDraft, seenDaysKept: number): void
   for (const day of state.seen.keys()) if (day < oldestSeen) state.seen.delete(day);
 }
 
-/** The site's window as it will be once the draft is committed (the state is untouched). */
+/**
+ * The site's window as it will be once the draft is committed; the state is untouched (its
+ * days first, then the draft's changed days over them; pruned days fall before the window).
+ */
 function draftWindow(state: SiteState, draft: SiteDraft): SiteWindow {
-  const days = new Map(state.days);
-  for (const day of draft.pruned) days.delete(day);
-  for (const [day, aggregate] of draft.days) days.set(day, aggregate);
-  const next = { ...state, ...draft.turbidity, seq: state.seq + 1, wm: draft.wm, days };
-  return toWindow(next, draft.firstTouchedDay);
-}
-
-function toWindow(state: SiteState, firstTouchedDay: number): SiteWindow {
-  const watermarkMs = state.wm;
+  const watermarkMs = draft.wm;
   const lastDay = Math.floor(watermarkMs / DAY_MS);
   const meanC = new Float64Array(STATE_WINDOW_DAYS).fill(Number.NaN);
   const maxC = new Float64Array(STATE_WINDOW_DAYS).fill(Number.NaN);
   const firstDay = lastDay - STATE_WINDOW_DAYS + 1;
-  for (const [day, [n, sum, max]] of state.days) {
-    const k = day - firstDay;
-    if (k < 0 || k >= STATE_WINDOW_DAYS || !(n > 0)) continue;
-    meanC[k] = sum / n;
-    maxC[k] = max;
+  for (const days of [state.days, draft.days]) {
+    for (const [day, [n, sum, max]] of days) {
+      const k = day - firstDay;
+      if (k < 0 || k >= STATE_WINDOW_DAYS || !(n > 0)) continue;
+      meanC[k] = sum / n;
+      maxC[k] = max;
+    }
   }
+  const t = draft.turbidity ?? state;
   let turbidity: SiteWindow['turbidity'] = null;
-  if (state.tn > 0) {
-    const mean = state.ts / state.tn;
-    const variance = Math.max(state.tq / state.tn - mean * mean, 0);
-    turbidity = { latest: Number(state.tl), n: state.tn, mean, std: Math.sqrt(variance) };
+  if (t.tn > 0) {
+    const mean = t.ts / t.tn;
+    const variance = Math.max(t.tq / t.tn - mean * mean, 0);
+    turbidity = { latest: Number(t.tl), n: t.tn, mean, std: Math.sqrt(variance) };
   }
-  return { watermarkMs, lastDay, meanC, maxC, firstTouchedDay, turbidity, seq: state.seq };
+  const { firstTouchedDay } = draft;
+  return { watermarkMs, lastDay, meanC, maxC, firstTouchedDay, turbidity, seq: state.seq + 1 };
 }

@@ -1,4 +1,4 @@
-import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { STREAMS } from '@reefguard/core';
 import { type BatchQueue, createBatchQueue, type Delivery } from './batch-queue.js';
@@ -55,6 +55,22 @@ export async function ensureReadingsConsumer(options: JetStreamSourceOptions): P
   });
 }
 
+/** A JetStream message as a delivery (a class: no closure per message on a 20,000/s path). */
+class JetStreamDelivery implements Delivery {
+  readonly data: Uint8Array;
+  readonly subject: string;
+  constructor(
+    private readonly message: JsMsg,
+    readonly receivedAtMs: number,
+  ) {
+    this.data = message.data;
+    this.subject = message.subject;
+  }
+  ack(): void {
+    this.message.ack();
+  }
+}
+
 /**
  * Readings from a JetStream durable pull consumer. Several instances bound to the same
  * durable share the load (each message is delivered to one); a message not acknowledged
@@ -72,15 +88,7 @@ export async function createJetStreamSource(
   const messages = await consumer.consume({ max_messages: options.maxBatch ?? 2000 });
   const queue: BatchQueue = createBatchQueue(options.maxBatch ?? 2000, options.lingerMs ?? 0);
   const pump = (async () => {
-    for await (const m of messages) {
-      const delivery: Delivery = {
-        data: m.data,
-        subject: m.subject,
-        receivedAtMs: Date.now(),
-        ack: () => m.ack(),
-      };
-      queue.push(delivery);
-    }
+    for await (const m of messages) queue.push(new JetStreamDelivery(m, Date.now()));
     queue.end();
   })();
   return {
