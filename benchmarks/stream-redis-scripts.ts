@@ -54,6 +54,10 @@ const cpuMicros = async () => {
   return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
 };
 
+/** The processor's Redis writer under `prefix` (year-to-date DHW and feature hashes). */
+const redisWriter = (prefix: string) =>
+  createRedisFeatureWriter({ redis, ytdPrefix: prefix, keyOf: (s) => `${prefix}features:${s}` });
+
 /** Live batches through the event state and `writer`; mean Redis CPU and wall ms per batch. */
 async function run(
   name: string,
@@ -178,26 +182,8 @@ try {
       ),
     { coldState: true },
   );
-  const ours = await run(
-    'one-call',
-    (prefix) =>
-      createRedisFeatureWriter({
-        redis,
-        ytdPrefix: prefix,
-        keyOf: (s) => `${prefix}features:${s}`,
-      }),
-    { coldState: false },
-  );
-  const merged = await run(
-    'merged',
-    (prefix) =>
-      createRedisFeatureWriter({
-        redis,
-        ytdPrefix: prefix,
-        keyOf: (s) => `${prefix}features:${s}`,
-      }),
-    { coldState: false, merged: true },
-  );
+  const ours = await run('one-call', redisWriter, { coldState: false });
+  const merged = await run('merged', redisWriter, { coldState: false, merged: true });
   const row = (label: string, a: number, b: number) =>
     console.log(
       `${label.padEnd(44)} ${a.toFixed(2).padStart(8)} ${b.toFixed(2).padStart(10)} ${(b / a).toFixed(2).padStart(7)}x`,
@@ -230,16 +216,7 @@ try {
     merged.stateClientMs,
     ours.stateClientMs + ours.writeClientMs,
   );
-  const turns = await run(
-    'alternating',
-    (prefix) =>
-      createRedisFeatureWriter({
-        redis,
-        ytdPrefix: prefix,
-        keyOf: (s) => `${prefix}features:${s}`,
-      }),
-    { coldState: false, alternate: true },
-  );
+  const turns = await run('alternating', redisWriter, { coldState: false, alternate: true });
   console.log(
     `event state, two instances taking turns on the same sites: Redis CPU ${turns.stateCpuMs.toFixed(2)} ms, processor CPU ${turns.stateClientMs.toFixed(2)} ms, wall ${turns.stateWallMs.toFixed(2)} ms per batch`,
   );
