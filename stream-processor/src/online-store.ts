@@ -63,55 +63,42 @@ end
 `;
 
 /**
- * Lua: `writeOnlineBatch(a, kx)`, one call per batch for every site in it (atomic for all of
- * them, so it needs their keys on one Redis: a single server, or hash tags on Redis Cluster).
- * ARGV from a: TTL, block days, then per site: seq ('' = no online write), packed fields,
- * year-to-date rows packed 'day,from,dhw;' ('' = none), oldest day kept, 1 January of the
- * latest day's year, the online vector's day; up to the last argument. KEYS from kx, per site:
- * its feature hash, then its year-to-date DHW hash when it has rows. The site's DHW is stored
- * first, so the hash gets the `dhw_max_ytd` of the vector's day; returns each site's written
- * flag and every row's year-to-date maximum (or nil and an error message).
+ * One script call per batch for every site in it (atomic for all of them, so it needs their
+ * keys on one Redis: a single server, or hash tags on Redis Cluster). ARGV: TTL, block days,
+ * then per site: seq ('' = no online write), packed fields, year-to-date rows packed
+ * 'day,from,dhw;' ('' = none), oldest day kept, 1 January of the latest day's year, the online
+ * vector's day. KEYS per site: its feature hash, then its year-to-date DHW hash when it has
+ * rows. The site's DHW is stored first, so the hash gets the `dhw_max_ytd` of the vector's day;
+ * the reply gives each site's written flag and every row's year-to-date maximum.
  */
-const ONLINE_BATCH_LUA = `${DHW_YTD_LUA}${WRITE_FEATURES_LUA}
-local function writeOnlineBatch(a0, kx0)
-  local ttl, B = tonumber(ARGV[a0]), tonumber(ARGV[a0 + 1])
-  if (#ARGV - a0 - 1) % 6 ~= 0 then
-    return nil, 'reefguard online: ' .. (#ARGV - a0 + 1) .. ' arguments, not 2 + 6 per site'
-  end
-  local wantKeys = 0
-  for a = a0 + 2, #ARGV, 6 do
-    wantKeys = wantKeys + (ARGV[a + 2] == '' and 1 or 2)
-  end
-  if wantKeys ~= #KEYS - kx0 + 1 then
-    return nil, 'reefguard online: ' .. (#KEYS - kx0 + 1) .. ' keys for ' .. wantKeys
-  end
-  local out = {}
-  local kx = kx0
-  for a = a0 + 2, #ARGV, 6 do
-    local key = KEYS[kx]
-    kx = kx + 1
-    local maxima, ytd = {}, ''
-    if ARGV[a + 2] ~= '' then
-      local rows = {}
-      for day, from, dhw in string.gmatch(ARGV[a + 2], '([^,;]+),([^,;]+),([^,;]*);') do
-        rows[#rows + 1] = {tonumber(day), tonumber(from), dhw}
-      end
-      maxima = updateYtd(KEYS[kx], tonumber(ARGV[a + 3]), B, tonumber(ARGV[a + 4]), rows)
-      kx = kx + 1
-      local onlineDay = tonumber(ARGV[a + 5])
-      for i, row in ipairs(rows) do if row[1] == onlineDay then ytd = maxima[i] end end
-    end
-    local written = 0
-    if ARGV[a] ~= '' then written = writeFeatures(key, tonumber(ARGV[a]), ttl, ARGV[a + 1], ytd) end
-    out[#out + 1] = {written, maxima}
-  end
-  return out
+const WRITE_BATCH_SCRIPT = `${DHW_YTD_LUA}${WRITE_FEATURES_LUA}
+local ttl, B = tonumber(ARGV[1]), tonumber(ARGV[2])
+if (#ARGV - 2) % 6 ~= 0 then return redis.error_reply('reefguard online: ' .. #ARGV .. ' arguments, not 2 + 6 per site') end
+local wantKeys = 0
+for a = 3, #ARGV, 6 do
+  wantKeys = wantKeys + (ARGV[a + 2] == '' and 1 or 2)
 end
-`;
-
-const WRITE_BATCH_SCRIPT = `${ONLINE_BATCH_LUA}
-local out, problem = writeOnlineBatch(1, 1)
-if out == nil then return redis.error_reply(problem) end
+if wantKeys ~= #KEYS then return redis.error_reply('reefguard online: ' .. #KEYS .. ' keys for ' .. wantKeys) end
+local out = {}
+local kx = 1
+for a = 3, #ARGV, 6 do
+  local key = KEYS[kx]
+  kx = kx + 1
+  local maxima, ytd = {}, ''
+  if ARGV[a + 2] ~= '' then
+    local rows = {}
+    for day, from, dhw in string.gmatch(ARGV[a + 2], '([^,;]+),([^,;]+),([^,;]*);') do
+      rows[#rows + 1] = {tonumber(day), tonumber(from), dhw}
+    end
+    maxima = updateYtd(KEYS[kx], tonumber(ARGV[a + 3]), B, tonumber(ARGV[a + 4]), rows)
+    kx = kx + 1
+    local onlineDay = tonumber(ARGV[a + 5])
+    for i, row in ipairs(rows) do if row[1] == onlineDay then ytd = maxima[i] end end
+  end
+  local written = 0
+  if ARGV[a] ~= '' then written = writeFeatures(key, tonumber(ARGV[a]), ttl, ARGV[a + 1], ytd) end
+  out[#out + 1] = {written, maxima}
+end
 return out
 `;
 
@@ -208,7 +195,7 @@ interface SiteWrite {
   rows?: FeatureRow[];
 }
 
-/** The online write's keys and arguments for {@link ONLINE_BATCH_LUA}. */
+/** The online write's keys and arguments for {@link WRITE_BATCH_SCRIPT}. */
 function onlineCall(
   keyOf: (siteId: string) => string,
   ttl: number,
