@@ -5,6 +5,7 @@ import {
   type CrwState,
   computeClimatology,
   computeHeatStress,
+  copyCrwState,
   createCrwDayOutput,
   createCrwState,
   DHW_WINDOW_DAYS,
@@ -190,6 +191,29 @@ describe('crw - series, streaming and restarts agree', () => {
     }
     expect(() => restoreCrwState(serializeCrwState(state).subarray(0, 40))).toThrow(
       /truncated|corrupt/,
+    );
+  });
+
+  it('a state copied into a scratch state steps on alike; the original stays as it was', () => {
+    const input = syntheticGrid(7, 300);
+    const whole = computeHeatStress(input);
+    const kept = createCrwState(input.mmmC);
+    const out = createCrwDayOutput(7);
+    const sstOf = (t: number) => input.sstC.subarray(t * 7, t * 7 + 7);
+    for (let t = 0; t < 200; t++) stepCrwDay(kept, input.days[t]!, sstOf(t), out);
+    // A scratch state with other MMMs and a history of its own: the copy replaces both.
+    const scratch = createCrwState(input.mmmC.map((m) => m - 1));
+    stepCrwDay(scratch, input.days[0]!, sstOf(0), out);
+    for (let t = 200; t < 300; t++) {
+      copyCrwState(scratch, kept);
+      stepCrwDay(scratch, input.days[t]!, sstOf(t), out);
+      expect(out.dhw).toEqual(whole.dhw.subarray(t * 7, t * 7 + 7));
+      expect(out.alertLevel7dMax).toEqual(whole.alertLevel7dMax.subarray(t * 7, t * 7 + 7));
+      stepCrwDay(kept, input.days[t]!, sstOf(t), out);
+    }
+    expect(kept.day).toBe(input.days[299]);
+    expect(() => copyCrwState(createCrwState(Float64Array.of(28)), kept)).toThrow(
+      /7 pixels .* into 1/,
     );
   });
 });

@@ -23,6 +23,8 @@ describe('stream processor - heat stress with the kept window state', () => {
     const heat = createCrwHeatStress();
     const site = testSite('18-054');
     const other = { ...testSite('19-138'), mmmC: 27.9 };
+    // No climatology: its state has no pixel to carry (a scratch state of another shape).
+    const noMmm = { ...testSite('20-001'), mmmC: Number.NaN };
     let seed = 7;
     const random = () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -47,6 +49,7 @@ describe('stream processor - heat stress with the kept window state', () => {
       } else if (kind === 8) window[91] = Number.NaN;
       calls.push([site, window.slice(), day]);
       calls.push([other, window.slice(), day]);
+      calls.push([noMmm, window.slice(), day]);
       // A recomputed earlier day: the window cut short at that day.
       calls.push([site, window.slice(0, 88), day - 4]);
       calls.push([site, window.slice(0, 5), day - 87]);

@@ -126,6 +126,28 @@ export function createCrwDayOutput(
   };
 }
 
+/**
+ * Makes `into` the same state as `from` (same pixels and MMMs) without allocating: a caller
+ * that steps a kept state for one day and throws the result away copies it into a scratch state
+ * (a few hundred bytes per pixel) instead of restoring it from bytes on fresh buffers.
+ */
+export function copyCrwState(into: CrwState, from: CrwState): void {
+  const a = crwStateData(into);
+  const b = crwStateData(from);
+  if (a.pixels !== b.pixels || a.statePixels !== b.statePixels || a.runs.length !== b.runs.length) {
+    throw new ValidationError(
+      `CRW state copy: ${b.pixels} pixels (${b.statePixels} with an MMM) into ${a.pixels} (${a.statePixels})`,
+      'crw-pixels',
+    );
+  }
+  a.runs.set(b.runs);
+  a.mmmC.set(b.mmmC);
+  a.ring.set(b.ring);
+  a.window.set(b.window);
+  a.levels.set(b.levels);
+  a.day = b.day;
+}
+
 export function crwStateData(state: CrwState): CrwStateData {
   const data = state as CrwStateData;
   if (!(data.window instanceof Int32Array) || !(data.runs instanceof Int32Array)) {

@@ -5,6 +5,7 @@ export {
   CRW_STATE_BYTES_PER_PIXEL,
   type CrwDayOutput,
   type CrwState,
+  copyCrwState,
   createCrwDayOutput,
   createCrwState,
   sharedArray,
