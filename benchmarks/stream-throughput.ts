@@ -4,12 +4,15 @@
  *
  * 1. Backlog drain: readings already in the stream, processed as fast as possible
  *    (batched, ours) vs one reading per commit (baseline: the unbatched design).
- * 2. Live: a separate publisher process at 20,000 and at 5,000 readings/s for 10 s each;
+ * 2. Live: a separate publisher process at 20,000 and at 5,000 readings/s for 10 s each, after
+ *    an unmeasured warm-up at the same rate (`--warmup S`, default 3);
  *    p50/p90/p99/max from publish (observed_at) to the batch's online (Redis) write, split into
  *    transit (publish -> arrival at the processor) and in-processor time, and a per-stage
  *    breakdown of the batches (decode, event state, features, online write, offline commit,
  *    ack) so a reader sees where the time goes. The processor runs as `./reefguard
- *    stream-processor` does: with CRW heat stress and the year-to-date DHW store.
+ *    stream-processor` does: with CRW heat stress and the year-to-date DHW store. Baseline
+ *    at each rate: the transport floor, a bare consumer (parse + ack) on the same NATS with
+ *    the same publisher (`--no-floor` skips it).
  * 3. MQTT (private Mosquitto): QoS 1 readings through the shared subscription with ack after
  *    commit, a pool of sessions micro-batching (ours) vs one session, i.e. one message per
  *    commit (baseline: the first design).
@@ -18,7 +21,7 @@
  * (the numbers are only comparable on a quiet machine).
  *
  * Run: node_modules/.bin/tsx benchmarks/stream-throughput.ts [--phases drain,live,mqtt] [--no-heat]
- *      [--rates 20000,5000]
+ *      [--rates 20000,5000] [--warmup 3] [--no-floor]
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -27,6 +30,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { type JsMsg, jetstream } from '@nats-io/jetstream';
 import { Secret, startMosquitto, startNats, startRedis } from '@reefguard/core';
 import {
   type BatchOutcome,
@@ -62,6 +66,10 @@ const { values: flags } = parseArgs({
     linger: { type: 'string', default: '0' },
     // Least ms between the processor's offline commits in the live phase (its default if unset).
     'commit-interval': { type: 'string' },
+    // Seconds published at the live rate before the measured window (JIT, consumer pull ramp).
+    warmup: { type: 'string', default: '3' },
+    // Skip the bare-consumer transport floor run after each live rate.
+    'no-floor': { type: 'boolean', default: false },
   },
 });
 const phases = new Set(String(flags.phases).split(','));
@@ -80,6 +88,11 @@ const liveRates = String(flags.rates)
     }
     return rate;
   });
+
+const warmupSeconds = Number(flags.warmup);
+if (!Number.isFinite(warmupSeconds) || warmupSeconds < 0) {
+  throw new RangeError(`--warmup: "${flags.warmup}" is not a number of seconds >= 0`);
+}
 
 const dir = await mkdtemp(join(tmpdir(), 'stream-bench-'));
 const nats = await startNats({ dataDir: join(dir, 'nats') });
@@ -168,71 +181,8 @@ function quantiles(values: number[]) {
 }
 type Quantiles = ReturnType<typeof quantiles>;
 
-/**
- * Live phase: a publisher process at `rate`/s; returns the processed rate, publish -> online
- * latency (and its transit / in-processor parts) and the per-batch time of every stage.
- */
-async function live(rate: number, seconds: number) {
-  const name = `live${rate}`;
-  const root = `bench.${name}`;
-  const total: number[] = [];
-  // Latency by second of the run (publish time), to tell a start-up transient from a steady state.
-  const bySecond: number[][] = [];
-  let publishStartMs = Number.NaN;
-  const transit: number[] = [];
-  const inside: number[] = [];
-  const stages = new Map<Stage, number[]>(STAGES.map((s) => [s, []]));
-  const batchSizes: number[] = [];
-  let done = 0;
-  let first = 0;
-  let last = 0;
-  await redis.config('RESETSTAT');
-  const redisCpuStart = redisCpuMicros(await redis.info('cpu'));
-  const natsCpuStart = await processCpuMicros(nats.pid);
-  const elu = performance.eventLoopUtilization();
-  const cpu = process.cpuUsage();
-  const processor = await startStreamProcessor({
-    nc,
-    redis,
-    sites,
-    offlinePath: join(dir, `${name}.duckdb`),
-    stream: `BENCH_LIVE${rate}`,
-    lingerMs: Number(flags.linger),
-    ...(flags['commit-interval'] === undefined
-      ? {}
-      : { offlineCommitIntervalMs: Number(flags['commit-interval']) }),
-    subjects: [`${root}.>`],
-    durable: name,
-    statePrefix: `bench:${name}:`,
-    onlineKeyOf: (s) => `bench:${name}:features:${s}`,
-    heat,
-    onStage: (stage, ms, readings) => {
-      stages.get(stage)?.push(ms);
-      if (stage === 'decode') batchSizes.push(readings);
-    },
-    afterOnline: (o: BatchOutcome) => {
-      const now = Date.now();
-      if (first === 0) first = now;
-      last = now;
-      done += o.deliveries.length;
-      // observed_at is the publish time (ms); sample every 10th reading.
-      for (let i = 0; i < o.deliveries.length; i += 10) {
-        const d = o.deliveries[i];
-        if (!d) continue;
-        const text = Buffer.from(d.data).toString();
-        const at = text.indexOf('"observed_at":"');
-        const publishedMs = Date.parse(text.slice(at + 15, at + 39));
-        total.push(now - publishedMs);
-        if (Number.isNaN(publishStartMs)) publishStartMs = publishedMs;
-        const second = Math.max(0, Math.floor((publishedMs - publishStartMs) / 1000));
-        const bucket = bySecond[second] ?? [];
-        bySecond[second] = bucket;
-        bucket.push(now - publishedMs);
-        transit.push(d.receivedAtMs - publishedMs);
-        inside.push(now - d.receivedAtMs);
-      }
-    },
-  });
+/** Runs the publisher process at `rate`/s for `seconds` onto `root`; resolves to its CPU (us). */
+async function publish(root: string, rate: number, seconds: number): Promise<number> {
   const publisher = spawn(
     process.execPath,
     [
@@ -251,33 +201,144 @@ async function live(rate: number, seconds: number) {
   // The publisher's last line: what it sent and its own CPU time.
   let publisherUs = Number.NaN;
   publisher.stdout?.on('data', (chunk: Buffer) => {
-    process.stdout.write(chunk);
+    process.stdout.write(`  ${chunk}`);
     const cpu = /cpu (\d+) us/.exec(chunk.toString());
     if (cpu) publisherUs = Number(cpu[1]);
   });
   await once(publisher, 'exit');
-  const expected = rate * seconds;
+  return publisherUs;
+}
+
+/** Waits until `count()` reaches `expected` (or a minute passes). */
+async function until(count: () => number, expected: number) {
   const deadline = Date.now() + 60_000;
-  while (done < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  const loop = performance.eventLoopUtilization(elu);
-  const cpuUs = process.cpuUsage(cpu);
-  const redisUs = redisCpuMicros(await redis.info('cpu')) - redisCpuStart;
+  while (count() < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
+
+/** Publish time (epoch ms) of a benchmark reading: its observed_at. */
+function publishedMsOf(data: Uint8Array): number {
+  const text = Buffer.from(data).toString();
+  const at = text.indexOf('"observed_at":"');
+  return Date.parse(text.slice(at + 15, at + 39));
+}
+
+/** What a live window measured, from the warm-up's end on. */
+function liveWindow() {
+  return {
+    total: [] as number[],
+    // Latency by second of the window (publish time): a transient apart from the steady state.
+    bySecond: [] as number[][],
+    publishStartMs: Number.NaN,
+    transit: [] as number[],
+    inside: [] as number[],
+    stages: new Map<Stage, number[]>(STAGES.map((s) => [s, []])),
+    batchSizes: [] as number[],
+    done: 0,
+    first: 0,
+    last: 0,
+    /** Records one reading's publish -> `nowMs` latency. */
+    sample(publishedMs: number, receivedAtMs: number, nowMs: number) {
+      this.total.push(nowMs - publishedMs);
+      if (Number.isNaN(this.publishStartMs)) this.publishStartMs = publishedMs;
+      const second = Math.max(0, Math.floor((publishedMs - this.publishStartMs) / 1000));
+      const bucket = this.bySecond[second] ?? [];
+      this.bySecond[second] = bucket;
+      bucket.push(nowMs - publishedMs);
+      this.transit.push(receivedAtMs - publishedMs);
+      this.inside.push(nowMs - receivedAtMs);
+    },
+  };
+}
+
+/** CPU counters at the start of a measured window: this process, its event loop, NATS, Redis. */
+async function cpuMark() {
+  await redis.config('RESETSTAT');
+  return {
+    redis: redisCpuMicros(await redis.info('cpu')),
+    nats: await processCpuMicros(nats.pid),
+    loop: performance.eventLoopUtilization(),
+    process: process.cpuUsage(),
+  };
+}
+
+/**
+ * Live phase: a publisher process at `rate`/s; returns the processed rate, publish -> online
+ * latency (and its transit / in-processor parts) and the per-batch time of every stage. The
+ * processor first takes `warmupSeconds` of readings at the same rate, unmeasured: a freshly
+ * started process (JIT, the consumer's pull ramp) is not its steady state, and even a bare
+ * consumer's first second has a p99 of 200-300 ms on this machine.
+ */
+async function live(rate: number, seconds: number) {
+  const name = `live${rate}`;
+  const root = `bench.${name}`;
+  let w = liveWindow();
+  let warmupDone = 0;
+  let measuring = warmupSeconds === 0;
+  const processor = await startStreamProcessor({
+    nc,
+    redis,
+    sites,
+    offlinePath: join(dir, `${name}.duckdb`),
+    stream: `BENCH_LIVE${rate}`,
+    lingerMs: Number(flags.linger),
+    ...(flags['commit-interval'] === undefined
+      ? {}
+      : { offlineCommitIntervalMs: Number(flags['commit-interval']) }),
+    subjects: [`${root}.>`],
+    durable: name,
+    statePrefix: `bench:${name}:`,
+    onlineKeyOf: (s) => `bench:${name}:features:${s}`,
+    heat,
+    onStage: (stage, ms, readings) => {
+      if (!measuring) return;
+      w.stages.get(stage)?.push(ms);
+      if (stage === 'decode') w.batchSizes.push(readings);
+    },
+    afterOnline: (o: BatchOutcome) => {
+      if (!measuring) {
+        warmupDone += o.deliveries.length;
+        return;
+      }
+      const now = Date.now();
+      if (w.first === 0) w.first = now;
+      w.last = now;
+      w.done += o.deliveries.length;
+      // observed_at is the publish time (ms); sample every 10th reading.
+      for (let i = 0; i < o.deliveries.length; i += 10) {
+        const d = o.deliveries[i];
+        if (d) w.sample(publishedMsOf(d.data), d.receivedAtMs, now);
+      }
+    },
+  });
+  if (!measuring) {
+    await publish(root, rate, warmupSeconds);
+    await until(() => warmupDone, rate * warmupSeconds);
+    w = liveWindow();
+    measuring = true;
+  }
+  const mark = await cpuMark();
+  const publisherUs = await publish(root, rate, seconds);
+  await until(() => w.done, rate * seconds);
+  const loop = performance.eventLoopUtilization(mark.loop);
+  const cpuUs = process.cpuUsage(mark.process);
+  const redisUs = redisCpuMicros(await redis.info('cpu')) - mark.redis;
   const redisCommands = commandStats(await redis.info('commandstats'));
-  const natsUs = (await processCpuMicros(nats.pid)) - natsCpuStart;
+  const natsUs = (await processCpuMicros(nats.pid)) - mark.nats;
   await processor.close();
+  const done = w.done;
   const stageStats = STAGES.map((stage) => {
-    const ms = stages.get(stage) ?? [];
+    const ms = w.stages.get(stage) ?? [];
     const sum = ms.reduce((a, b) => a + b, 0);
     return { stage, batches: ms.length, meanMs: sum / Math.max(ms.length, 1), ...quantiles(ms) };
   });
   return {
     processed: done,
-    rate: done / ((last - first) / 1000),
-    latency: quantiles(total),
-    perSecond: Array.from(bySecond, (ms) => quantiles(ms ?? [])),
-    transit: quantiles(transit),
-    inside: quantiles(inside),
-    batch: { count: batchSizes.length, ...quantiles(batchSizes) },
+    rate: done / ((w.last - w.first) / 1000),
+    latency: quantiles(w.total),
+    perSecond: Array.from(w.bySecond, (ms) => quantiles(ms ?? [])),
+    transit: quantiles(w.transit),
+    inside: quantiles(w.inside),
+    batch: { count: w.batchSizes.length, ...quantiles(w.batchSizes) },
     stageStats,
     // CPU per reading: this process (main thread + DuckDB thread), its event loop, Redis.
     cpuUsPerReading: (cpuUs.user + cpuUs.system) / Math.max(done, 1),
@@ -289,6 +350,68 @@ async function live(rate: number, seconds: number) {
     redisCommands: redisCommands.map((c) => ({ ...c, usPerReading: c.usec / Math.max(done, 1) })),
     publisherUsPerReading: publisherUs / Math.max(done, 1),
   };
+}
+
+/**
+ * The transport floor at the same rate: a bare consumer on the same kind of durable (JSON parse
+ * of each reading, one ack per reading sent after each turn of the event loop, nothing else),
+ * with the same publisher and warm-up. Its latency and CPU are what NATS, the publisher and the
+ * client library cost on this machine before any processing.
+ */
+async function floor(rate: number, seconds: number) {
+  const name = `floor${rate}`;
+  const root = `bench.${name}`;
+  await ensureReadingsConsumer({
+    nc,
+    stream: `BENCH_FLOOR${rate}`,
+    subjects: [`${root}.>`],
+    durable: name,
+  });
+  const consumer = await jetstream(nc).consumers.get(`BENCH_FLOOR${rate}`, name);
+  let w = liveWindow();
+  let received = 0;
+  let toAck: JsMsg[] = [];
+  const flushAcks = () => {
+    const batch = toAck;
+    toAck = [];
+    for (const m of batch) m.ack();
+  };
+  const messages = await consumer.consume({
+    max_messages: 2000,
+    callback: (m) => {
+      const now = Date.now();
+      const reading = JSON.parse(Buffer.from(m.data).toString()) as { observed_at: string };
+      if (received % 10 === 0) {
+        const publishedMs = Date.parse(reading.observed_at);
+        w.sample(publishedMs, now, now);
+      }
+      received += 1;
+      w.done += 1;
+      toAck.push(m);
+      if (toAck.length === 1) setImmediate(flushAcks);
+    },
+  });
+  try {
+    if (warmupSeconds > 0) {
+      await publish(root, rate, warmupSeconds);
+      await until(() => received, rate * warmupSeconds);
+      w = liveWindow();
+    }
+    const mark = await cpuMark();
+    const publisherUs = await publish(root, rate, seconds);
+    await until(() => w.done, rate * seconds);
+    const cpuUs = process.cpuUsage(mark.process);
+    const natsUs = (await processCpuMicros(nats.pid)) - mark.nats;
+    return {
+      latency: quantiles(w.total),
+      perSecond: Array.from(w.bySecond, (ms) => quantiles(ms ?? [])),
+      consumerUsPerReading: (cpuUs.user + cpuUs.system) / Math.max(w.done, 1),
+      natsUsPerReading: natsUs / Math.max(w.done, 1),
+      publisherUsPerReading: publisherUs / Math.max(w.done, 1),
+    };
+  } finally {
+    await messages.close();
+  }
 }
 
 /** CPU time (user + system) of a process of this machine so far, microseconds (Linux /proc). */
@@ -320,8 +443,15 @@ function redisCpuMicros(info: string): number {
 const fmt = (q: Quantiles, digits = 0) =>
   `p50 ${q.p50.toFixed(digits)}  p90 ${q.p90.toFixed(digits)}  p99 ${q.p99.toFixed(digits)}  max ${q.max.toFixed(digits)}`;
 
-function printLive(rate: number, seconds: number, l: Awaited<ReturnType<typeof live>>) {
-  console.log(`live at ${rate}/s for ${seconds} s (publisher in its own process):`);
+function printLive(
+  rate: number,
+  seconds: number,
+  l: Awaited<ReturnType<typeof live>>,
+  f: Awaited<ReturnType<typeof floor>> | null,
+) {
+  console.log(
+    `live at ${rate}/s for ${seconds} s after a ${warmupSeconds} s warm-up (publisher in its own process):`,
+  );
   console.log(`  processed ${l.processed} of ${rate * seconds}, ${l.rate.toFixed(0)} readings/s`);
   console.log(`  publish -> online write, ms : ${fmt(l.latency)}   goal p99 < 50`);
   console.log(
@@ -329,6 +459,17 @@ function printLive(rate: number, seconds: number, l: Awaited<ReturnType<typeof l
   );
   console.log(`    transit to the processor  : ${fmt(l.transit)}`);
   console.log(`    arrival -> online write   : ${fmt(l.inside)}`);
+  if (f) {
+    console.log(
+      `  transport floor (bare consumer: parse + ack), publish -> receipt, ms: ${fmt(f.latency)}`,
+    );
+    console.log(
+      `      p99 by second of the run : ${f.perSecond.map((q) => q.p99.toFixed(0)).join(' ')}`,
+    );
+    console.log(
+      `      CPU per reading, us: consumer ${f.consumerUsPerReading.toFixed(1)}, NATS server ${f.natsUsPerReading.toFixed(1)}, publisher ${f.publisherUsPerReading.toFixed(1)}`,
+    );
+  }
   console.log(`  batches ${l.batch.count}, readings per batch: ${fmt(l.batch)}`);
   console.log(
     `  CPU per reading, us: processor ${l.cpuUsPerReading.toFixed(1)} (event loop ${l.loopUsPerReading.toFixed(1)}, ${(100 * l.loopUtilization).toFixed(0)} % busy), Redis ${l.redisUsPerReading.toFixed(1)}, NATS server ${l.natsUsPerReading.toFixed(1)}, publisher ${l.publisherUsPerReading.toFixed(1)}`,
@@ -429,11 +570,17 @@ try {
     // spare, so it is not just the backlog's age.
     for (const rate of liveRates) {
       const l = await live(rate, LIVE_SECONDS);
-      printLive(rate, LIVE_SECONDS, l);
+      const f = flags['no-floor'] ? null : await floor(rate, LIVE_SECONDS);
+      printLive(rate, LIVE_SECONDS, l, f);
       if (rate === GOAL_RATE) {
         rows.push([`live ${rate}/s: processed readings/s`, '>= 20000', l.rate.toFixed(0), '-']);
       }
-      rows.push([`live ${rate}/s: p99 publish -> online, ms`, '< 50', String(l.latency.p99), '-']);
+      rows.push([
+        `live ${rate}/s: p99 publish -> online, ms`,
+        '< 50',
+        String(l.latency.p99),
+        f ? `${f.latency.p99} (bare consumer)` : '-',
+      ]);
     }
   }
   if (phases.has('mqtt')) {
