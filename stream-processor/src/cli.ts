@@ -11,7 +11,7 @@ import {
   DEFAULT_PSI_WINDOW,
   DEFAULT_SUSTAIN_MS,
 } from './drift-monitor.js';
-import { DEFAULT_ALLOWED_LATENESS_MS } from './event-state.js';
+import { DEFAULT_ALLOWED_LATENESS_MS, DEFAULT_SITES_KEPT } from './event-state.js';
 import { loadGbrSites } from './gbr-sites.js';
 import { createCrwHeatStress } from './heat-stress.js';
 import { createProcessorMetrics, DEFAULT_METRICS_HOST, startMetricsServer } from './metrics.js';
@@ -38,7 +38,8 @@ Run several instances with different --instance names to share the load.
                   outside the host or pod)
 
 settings: REEFGUARD_SLACK_WEBHOOK_URL (secret, optional), REEFGUARD_ALLOWED_LATENESS_MINUTES,
-          REEFGUARD_METRICS_HOST, REEFGUARD_ONLINE_STORE (redis, the default, or duckdb: the
+          REEFGUARD_SITES_KEPT (sites held in memory, least recently used dropped and read
+          from Redis again; default ${DEFAULT_SITES_KEPT}), REEFGUARD_METRICS_HOST, REEFGUARD_ONLINE_STORE (redis, the default, or duckdb: the
           embedded store $REEFGUARD_STATE_DIR/online-<instance>.duckdb for a single process;
           the event state still lives in Redis)
 drift (with --card): REEFGUARD_DRIFT_WINDOW (live values per feature in the PSI window,
@@ -53,6 +54,7 @@ const settings = {
     .number()
     .positive()
     .default(DEFAULT_ALLOWED_LATENESS_MS / 60_000),
+  SITES_KEPT: z.coerce.number().int().positive().default(DEFAULT_SITES_KEPT),
   ONLINE_STORE: z.enum(['redis', 'duckdb']).default('redis'),
   METRICS_HOST: z.union([z.ipv4(), z.ipv6(), z.literal('localhost')]).default(DEFAULT_METRICS_HOST),
   DRIFT_WINDOW: z.coerce.number().int().positive().default(DEFAULT_PSI_WINDOW),
@@ -159,6 +161,7 @@ export async function run(args: string[]): Promise<number> {
     offlinePath: join(stateDir, `stream-${values.instance}.duckdb`),
     ...(source ? { source, sourceName: 'mqtt' } : {}),
     allowedLatenessMs: config.ALLOWED_LATENESS_MINUTES * 60_000,
+    sitesKept: config.SITES_KEPT,
     heat: createCrwHeatStress(),
     metrics,
     afterAck: async (outcome) => {

@@ -24,6 +24,12 @@ export const STATE_WINDOW_DAYS = 92;
 export const DEFAULT_ALLOWED_LATENESS_MS = 6 * 60 * 60 * 1000;
 /** Commits retried after a conflict (another writer) before the batch fails. */
 export const MAX_COMMIT_ATTEMPTS = 20;
+/**
+ * Sites an instance keeps in memory by default, least recently used dropped first (a dropped
+ * site is read from Redis again when it next has readings, as after a restart). A site takes
+ * ~10 kB plus its ids of the last few days (~100 bytes each).
+ */
+export const DEFAULT_SITES_KEPT = 10_000;
 
 const DAY_MS = 86_400_000;
 
@@ -111,10 +117,13 @@ export interface EventState {
     commitWith?: CommitWith,
   ): Promise<Map<string, SiteApplyResult>>;
   /**
-   * Since creation: sites read whole from Redis (first sight, or after a conflict), and sites
-   * another writer had changed at commit time (each one read again and re-applied).
+   * Since creation: sites read whole from Redis (first sight, after a conflict or after being
+   * dropped from memory), sites another writer had changed at commit time (each one read again
+   * and re-applied), and sites dropped from memory to stay within `sitesKept`.
    */
-  readonly counts: { siteReads: number; conflicts: number };
+  readonly counts: { siteReads: number; conflicts: number; dropped: number };
+  /** Sites in memory now (at most `sitesKept` between batches). */
+  readonly sitesInMemory: number;
 }
 
 export interface EventStateOptions {
@@ -122,6 +131,8 @@ export interface EventStateOptions {
   /** Key prefix, e.g. `reefguard:sp:`; tests use their own. */
   prefix: string;
   allowedLatenessMs?: number;
+  /** Sites kept in memory (default {@link DEFAULT_SITES_KEPT}), least recently used dropped. */
+  sitesKept?: number;
 }
 
 /**
@@ -231,8 +242,13 @@ export function createEventState(options: EventStateOptions): EventState {
   // Ids are remembered for the lateness plus two days: an older redelivery is late anyway.
   const seenTtlMs = lateness + 2 * DAY_MS;
   const seenDaysKept = Math.ceil(seenTtlMs / DAY_MS) + 1;
+  const sitesKept = options.sitesKept ?? DEFAULT_SITES_KEPT;
+  if (!(Number.isInteger(sitesKept) && sitesKept > 0)) {
+    throw new RangeError(`event state: sitesKept must be a whole number > 0, got ${sitesKept}`);
+  }
+  // In use order, least recent first: a site's entry moves to the end each time it is applied.
   const cache = new Map<string, SiteState>();
-  const counts = { siteReads: 0, conflicts: 0 };
+  const counts = { siteReads: 0, conflicts: 0, dropped: 0 };
   const daysKey = (site: string) => `${prefix}days:${site}`;
   const satKey = (site: string) => `${prefix}satseen:${site}`;
   const seenKey = (site: string, day: number) => `${prefix}seen:${site}:${day}`;
@@ -253,7 +269,10 @@ export function createEventState(options: EventStateOptions): EventState {
     for (const [site, readings] of bySite) {
       let state = cache.get(site);
       const whole = !state;
-      if (!state) {
+      if (state) {
+        cache.delete(site);
+        cache.set(site, state);
+      } else {
         const fresh = emptyState();
         state = fresh;
         cache.set(site, fresh);
@@ -341,6 +360,9 @@ export function createEventState(options: EventStateOptions): EventState {
 
   return {
     counts,
+    get sitesInMemory() {
+      return cache.size;
+    },
     async apply(bySite, commitWith = commitAlone) {
       const results = new Map<string, SiteApplyResult>();
       if (bySite.size === 0) return results;
@@ -370,6 +392,12 @@ export function createEventState(options: EventStateOptions): EventState {
       }
       for (const [site, draft] of drafts)
         install(cache.get(site) as SiteState, draft, seenDaysKept);
+      // Only between batches: a batch's sites stay known from its read to its commit.
+      for (const site of cache.keys()) {
+        if (cache.size <= sitesKept) break;
+        cache.delete(site);
+        counts.dropped += 1;
+      }
       return results;
     },
   };

@@ -45,7 +45,12 @@ export function createProcessorMetrics(registry = new Registry()) {
     }),
     stateSiteReads: new Counter({
       name: 'reefguard_stream_state_site_reads_total',
-      help: 'Sites read whole from Redis by the event state (first sight, or after a conflict)',
+      help: 'Sites read whole from Redis by the event state (first sight, after a conflict, or after being dropped from memory)',
+      registers: [registry],
+    }),
+    stateSitesDropped: new Counter({
+      name: 'reefguard_stream_state_sites_dropped_total',
+      help: 'Sites the event state dropped from memory, least recently used first, to keep REEFGUARD_SITES_KEPT',
       registers: [registry],
     }),
     stateConflicts: new Counter({

@@ -15,7 +15,7 @@ import {
   packDhwYtd,
   planDhwYtd,
 } from './dhw-ytd.js';
-import { STATE_COMMIT_LUA } from './event-state.js';
+import { DEFAULT_SITES_KEPT, STATE_COMMIT_LUA } from './event-state.js';
 import type { FeatureWriter } from './feature-writer.js';
 import type { FeatureRow } from './offline-store.js';
 
@@ -327,15 +327,34 @@ export function createOnlineStore(options: OnlineStoreOptions): OnlineStore {
  * state, nothing is written and the site is read again.
  */
 export function createRedisFeatureWriter(
-  options: OnlineStoreOptions & { ytdPrefix: string | null },
-): FeatureWriter {
+  options: OnlineStoreOptions & {
+    ytdPrefix: string | null;
+    /**
+     * Sites whose DHW hash is kept in memory (default `DEFAULT_SITES_KEPT`, up to ~2 x 365
+     * fields each), least recently used dropped: a dropped site's hash is read again when it
+     * next has rows.
+     */
+    sitesKept?: number;
+  },
+): FeatureWriter & { readonly sitesInMemory: number } {
   const { redis, ytdPrefix } = options;
+  const sitesKept = options.sitesKept ?? DEFAULT_SITES_KEPT;
+  if (!(Number.isInteger(sitesKept) && sitesKept > 0)) {
+    throw new RangeError(`online store: sitesKept must be a whole number > 0, got ${sitesKept}`);
+  }
   const ttl = options.ttlSeconds ?? ONLINE_TTL_SECONDS;
   const keyOf = options.keyOf ?? onlineFeatureKey;
   redis.defineCommand('reefguardWriteBatch', { lua: WRITE_BATCH_SCRIPT });
   redis.defineCommand('reefguardCommitAndWrite', { lua: COMMIT_AND_WRITE_SCRIPT });
-  /** Each site's DHW hash as last read or written here. */
+  /** Each site's DHW hash as last read or written here, least recently used first. */
   const dhwHashes = new Map<string, Map<string, string>>();
+  /** Drops the least recently used hashes beyond `sitesKept` (between batches only). */
+  const trim = () => {
+    for (const site of dhwHashes.keys()) {
+      if (dhwHashes.size <= sitesKept) break;
+      dhwHashes.delete(site);
+    }
+  };
 
   /** Reads the DHW hashes of these sites (not yet known here) in one round trip. */
   async function readDhw(sites: readonly string[]): Promise<void> {
@@ -351,12 +370,26 @@ export function createRedisFeatureWriter(
   }
 
   return {
+    get sitesInMemory() {
+      return dhwHashes.size;
+    },
     write: (rows, online) => writeBatch(redis, keyOf, ttl, ytdPrefix, sitesOf(rows, online)),
     async commitWith(call, rows, online) {
       const bySite = sitesOf(rows, online);
       const dhwSites =
         ytdPrefix === null ? [] : [...bySite].filter(([, w]) => w.rows?.length).map(([s]) => s);
-      await readDhw(dhwSites.filter((site) => !dhwHashes.has(site)));
+      const toRead: string[] = [];
+      for (const site of dhwSites) {
+        const hash = dhwHashes.get(site);
+        if (!hash) {
+          toRead.push(site);
+          continue;
+        }
+        // Most recently used last.
+        dhwHashes.delete(site);
+        dhwHashes.set(site, hash);
+      }
+      await readDhw(toRead);
       const position = new Map(call.sites.map((site, i) => [site, i + 1]));
       const checkKeys: string[] = [];
       let checks = '';
@@ -413,6 +446,7 @@ export function createRedisFeatureWriter(
       if (stale.length > 0) {
         // Another writer got there first: read these sites' DHW again before the next try.
         for (const p of stale) dhwHashes.delete(call.sites[p - 1] as string);
+        trim();
         return stale;
       }
       for (const [site, plan] of plans) {
@@ -421,6 +455,7 @@ export function createRedisFeatureWriter(
         for (const f of plan.deleted) hash.delete(f);
         hash.set('v', String(Number(hash.get('v') ?? 0) + 1));
       }
+      trim();
       return stale;
     },
   };

@@ -331,7 +331,7 @@ export async function applyBatch(
       featuresMs += performance.now() - start;
     };
     const stateStart = performance.now();
-    const { siteReads, conflicts } = options.state.counts;
+    const { siteReads, conflicts, dropped } = options.state.counts;
     const onlineBefore = onlineMs;
     const featuresBefore = featuresMs;
     const applied = await options.state.apply(
@@ -354,6 +354,7 @@ export async function applyBatch(
       performance.now() - stateStart - (onlineMs - onlineBefore) - (featuresMs - featuresBefore);
     metrics.stateSiteReads.inc(options.state.counts.siteReads - siteReads);
     metrics.stateConflicts.inc(options.state.counts.conflicts - conflicts);
+    metrics.stateSitesDropped.inc(options.state.counts.dropped - dropped);
     for (const [key, row] of roundFeatures) featureRows.set(key, row);
     for (const [site, item] of roundOnline) online.set(site, item);
     for (const [siteId, rows] of roundRows) {

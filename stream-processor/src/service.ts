@@ -37,6 +37,11 @@ export interface StreamProcessorOptions {
   sourceName?: string;
   statePrefix?: string;
   allowedLatenessMs?: number;
+  /**
+   * Sites kept in memory by the event state and the DHW writer (default `DEFAULT_SITES_KEPT`),
+   * least recently used dropped and read from Redis again when they next have readings.
+   */
+  sitesKept?: number;
   heat?: HeatStress | null;
   onlineTtlSeconds?: number;
   /** Another online store (e.g. the embedded DuckDB one); the Redis one by default. */
@@ -79,6 +84,7 @@ export async function startStreamProcessor(
   const state = createEventState({
     redis: options.redis,
     prefix: options.statePrefix ?? DEFAULT_STATE_PREFIX,
+    ...(options.sitesKept !== undefined ? { sitesKept: options.sitesKept } : {}),
     ...(options.allowedLatenessMs !== undefined
       ? { allowedLatenessMs: options.allowedLatenessMs }
       : {}),
@@ -96,6 +102,7 @@ export async function startStreamProcessor(
     : createRedisFeatureWriter({
         ...redisOnline,
         ytdPrefix: dhwYtd ? (options.statePrefix ?? DEFAULT_STATE_PREFIX) : null,
+        ...(options.sitesKept !== undefined ? { sitesKept: options.sitesKept } : {}),
       });
   const metrics = options.metrics ?? createProcessorMetrics();
   let source = options.source;

@@ -37,7 +37,7 @@ describe('stream processor - event state kept in memory, committed to Redis', ()
     for (let b = 0; b < 6; b++) {
       await state.apply(new Map([['A', all.slice(b * 10, b * 10 + 10)]]));
     }
-    expect(state.counts).toEqual({ siteReads: 1, conflicts: 0 });
+    expect(state.counts).toEqual({ siteReads: 1, conflicts: 0, dropped: 0 });
     // What Redis holds is what a new instance sees: it continues from there.
     expect(Number(await redis.hget(`${prefix}days:A`, `${DAY}n`))).toBe(60);
     expect(Number(await redis.hget(`${prefix}days:A`, 'seq'))).toBe(6);
