@@ -229,7 +229,12 @@ export async function run(args: string[]): Promise<number> {
       ...(redis
         ? {
             features: {
-              state: createEventState({ redis, prefix: DEFAULT_STATE_PREFIX }),
+              // A one-off run over a known set of sites: keep them all (no re-reads per scene).
+              state: createEventState({
+                redis,
+                prefix: DEFAULT_STATE_PREFIX,
+                sitesKept: Math.max(1, sites.length),
+              }),
               sites: createSiteRegistry(sites),
               offline,
               online: createOnlineStore({ redis }),
