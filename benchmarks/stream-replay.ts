@@ -170,6 +170,21 @@ try {
     `\n    heatwave calibration      : ${s(replayTimings.calibrateMs)}`,
     `\n    writing files (h5wasm)    : ${s(replayTimings.writeMs)}`,
   );
+  // The heatwave's trims: added to the counted days, or the level of a short plateau.
+  const { trimC, plateauDays } = season.heatwave;
+  const heated = pixels.flatMap((p, i) => (p.targetDhw > 0 ? [i] : []));
+  const spread = (values: number[]) => {
+    values.sort((a, b) => a - b);
+    const at = (q: number) =>
+      (values[Math.floor(q * (values.length - 1))] ?? Number.NaN).toFixed(2);
+    return `p50 ${at(0.5)}  p90 ${at(0.9)}  max ${at(1)}`;
+  };
+  const added = heated.filter((i) => plateauDays[i] === 0).map((i) => trimC[i] as number);
+  const plateaus = heated.filter((i) => (plateauDays[i] as number) > 0);
+  console.log(
+    `    trim added to the counted days, degC: ${spread(added)} (${added.length} pixels with heat stress)`,
+    `\n    plateau of the hottest days instead: ${plateaus.length} pixels, ${spread(plateaus.map((i) => plateauDays[i] as number))} days at ${spread(plateaus.map((i) => trimC[i] as number))} degC over the MMM`,
+  );
   console.log(
     `  ingest: ${s(ours.ms)} wall, ${ours.cpuS.toFixed(1)} CPU s, ${ours.summary.samples} samples`,
   );

@@ -11,13 +11,32 @@ import { modisL3mFileName } from './satellite-ingest.js';
  * on the shipped GBR data. Each reef pixel follows its own seasonal cycle (cosine from
  * MT_SST_MIN to MT_SST_MIN + MT_SST_SR, the latter its MMM) plus a marine heatwave
  * A_p * exp(-((day - peak) / width)^2); A_p is found by bisection so that core's CRW DHW of
- * the series reaches the shipped annual maximum DHW of that pixel and year.
+ * the series reaches the shipped annual maximum DHW of that pixel and year. DHW counts only
+ * days with HotSpot >= 1 degC, so as A_p grows it jumps by 1/7 or more each time a day crosses
+ * that line (2/7 when the two flanks of the pulse cross together): more than 10 % of a target
+ * under ~3. So the amplitude is the largest one below the target, and the days that already
+ * count at it are raised by a common trim T_p, found by a second bisection: raising counted
+ * days moves DHW continuously, so every pixel lands on its target (where none counts yet, the
+ * trim is the level of a short plateau of the year's hottest days: `trimDays`).
+ * No day is left within 0.01 degC of the HotSpot line, so the files' 0.005 degC storage does not
+ * change which days count.
  */
 export const REPLAY_GRID_DEG = 0.01;
 export const HEATWAVE_PEAK_MONTH_DAY = '03-01';
 export const HEATWAVE_WIDTH_DAYS = 30;
 const BISECTION_STEPS = 20;
 const MAX_AMPLITUDE_C = 12;
+/** Trims searched (degC): above the largest DHW jump one more counted day can make. */
+const MAX_TRIM_C = 8;
+/** Largest trim added to the counted days (degC); past it the trim makes a plateau instead. */
+const MAX_ADDED_TRIM_C = 1;
+/** A day counts toward DHW from this anomaly over the MMM on (HotSpot >= 1 at core's 0.01). */
+const HOTSPOT_LINE_C = 0.995;
+/**
+ * No day is left this close to that line (degC): the files store SST to 0.005 degC, and a day
+ * that crossed it in either direction on the way would move DHW by 1/7.
+ */
+const LINE_MARGIN_C = 0.01;
 
 export interface ReplayPixel {
   siteId: string;
@@ -72,14 +91,34 @@ export async function loadReplayPixels(dataDir: string, year: number): Promise<R
   }
 }
 
-/** Daily SST (time-major, days x pixels) of the season with heatwave amplitudes `amplitudeC`. */
+/** Each pixel's heatwave: the pulse's amplitude and its trim (degC), see {@link calibrateHeatwave}. */
+export interface Heatwave {
+  amplitudeC: Float64Array;
+  trimC: Float64Array;
+  /** 0: the trim is added to the days counted at the amplitude; m > 0: a plateau of m days. */
+  plateauDays: Uint8Array;
+}
+
+/** The heatwaves of pixels `from` to `to` (exclusive), e.g. the buoys among the first pixels. */
+export function heatwaveSlice(heatwave: Heatwave, from: number, to: number): Heatwave {
+  return {
+    amplitudeC: heatwave.amplitudeC.slice(from, to),
+    trimC: heatwave.trimC.slice(from, to),
+    plateauDays: heatwave.plateauDays.slice(from, to),
+  };
+}
+
+/** Daily SST (time-major, days x pixels) of the season with each pixel's heatwave. */
 export function seasonSst(
   pixels: readonly ReplayPixel[],
   days: readonly number[],
-  amplitudeC: Float64Array,
+  heatwave: Heatwave,
   year: number,
 ): Float32Array {
-  return addHeatwave(seasonClimatology(pixels, days), days, amplitudeC, year);
+  const base = seasonClimatology(pixels, days);
+  const sst = clearOfLine(addHeatwave(base, days, heatwave.amplitudeC, year), pixels);
+  const marks = trimDays(sst, pixels, days, year, heatwave.plateauDays);
+  return addTrim(sst, pixels, heatwave.trimC, marks);
 }
 
 /** Each pixel's daily climatology over the season (time-major). */
@@ -139,27 +178,146 @@ export function seasonMaxDhw(
   return max;
 }
 
-/** Heatwave amplitude per pixel whose recomputed annual max DHW meets the shipped one. */
+/**
+ * `sst` (changed in place) with every day within LINE_MARGIN_C of the HotSpot line lowered to
+ * that margin below it (at most 0.02 degC): stored to 0.005 degC, no day then counts toward DHW
+ * in the files unless it did here.
+ */
+function clearOfLine(sst: Float32Array, pixels: readonly ReplayPixel[]): Float32Array {
+  const n = pixels.length;
+  const mmm = Float64Array.from(pixels, (p) => p.minC + p.rangeC);
+  for (let i = 0; i < sst.length; i++) {
+    const line = (mmm[i % n] as number) + HOTSPOT_LINE_C;
+    const v = sst[i] as number;
+    if (v >= line - LINE_MARGIN_C && v < line + LINE_MARGIN_C) sst[i] = line - LINE_MARGIN_C;
+  }
+  return sst;
+}
+
+/** Per season day and pixel (time-major): how the pixel's trim applies to the day. */
+const RAISED = 1;
+const PLATEAU = 2;
+
+/**
+ * Where each pixel's trim goes (per season day and pixel, time-major). With `plateauDays` 0,
+ * added to the days of `year` that count toward DHW before it (RAISED; clear of the line, so
+ * raising them makes no day cross it and DHW moves continuously). With m > 0, the year's m
+ * hottest days are brought up to the trim as a common anomaly (PLATEAU; counted whole from the
+ * start). Decided on the SST without trim, so the days are the same whatever the trim.
+ */
+function trimDays(
+  sst: Float32Array,
+  pixels: readonly ReplayPixel[],
+  days: readonly number[],
+  year: number,
+  plateauDays: Uint8Array,
+): Uint8Array {
+  const n = pixels.length;
+  const firstOfYear = Date.UTC(year, 0, 1) / 86_400_000;
+  const inYear = days.flatMap((day, t) => (day >= firstOfYear ? [t] : []));
+  const marks = new Uint8Array(sst.length);
+  for (let p = 0; p < n; p++) {
+    const pixel = pixels[p] as ReplayPixel;
+    const mmm = pixel.minC + pixel.rangeC;
+    const m = plateauDays[p] as number;
+    if (m === 0) {
+      for (const t of inYear) {
+        if ((sst[t * n + p] as number) - mmm >= HOTSPOT_LINE_C + LINE_MARGIN_C) {
+          marks[t * n + p] = RAISED;
+        }
+      }
+      continue;
+    }
+    const hottest = [...inYear].sort(
+      (a, b) => (sst[b * n + p] as number) - (sst[a * n + p] as number),
+    );
+    for (const t of hottest.slice(0, m)) marks[t * n + p] = PLATEAU;
+  }
+  return marks;
+}
+
+/** `sst` with each pixel's trim on its days (`marks`, see {@link trimDays}). */
+function addTrim(
+  sst: Float32Array,
+  pixels: readonly ReplayPixel[],
+  trimC: Float64Array,
+  marks: Uint8Array,
+): Float32Array {
+  const n = pixels.length;
+  const mmm = Float64Array.from(pixels, (p) => p.minC + p.rangeC);
+  const out = Float32Array.from(sst);
+  for (let i = 0; i < out.length; i++) {
+    const trim = trimC[i % n] as number;
+    if (marks[i] === RAISED) out[i] = (out[i] as number) + trim;
+    else if (marks[i] === PLATEAU) {
+      out[i] = Math.max(out[i] as number, (mmm[i % n] as number) + trim);
+    }
+  }
+  return out;
+}
+
+/** Heatwave per pixel whose recomputed annual max DHW meets the shipped one. */
 export function calibrateHeatwave(
   pixels: readonly ReplayPixel[],
   days: readonly number[],
   year: number,
-): Float64Array {
+): Heatwave {
   const n = pixels.length;
+  const target = (p: number) => (pixels[p] as ReplayPixel).targetDhw;
+  const base = seasonClimatology(pixels, days);
+  // 1. The amplitude: the largest found below the target (`lo`), the smallest at or above (`hi`).
   const lo = new Float64Array(n);
   const hi = new Float64Array(n).fill(MAX_AMPLITUDE_C);
   const mid = new Float64Array(n);
-  const base = seasonClimatology(pixels, days);
   for (let step = 0; step < BISECTION_STEPS; step++) {
     for (let p = 0; p < n; p++) mid[p] = ((lo[p] as number) + (hi[p] as number)) / 2;
     const dhw = seasonMaxDhw(pixels, days, addHeatwave(base, days, mid, year), year);
     for (let p = 0; p < n; p++) {
-      if ((dhw[p] as number) < (pixels[p] as ReplayPixel).targetDhw) lo[p] = mid[p] as number;
+      if ((dhw[p] as number) < target(p)) lo[p] = mid[p] as number;
       else hi[p] = mid[p] as number;
     }
   }
   // Pixels without heat stress that year get no heatwave at all.
-  return Float64Array.from(hi, (a, p) => ((pixels[p] as ReplayPixel).targetDhw > 0 ? a : 0));
+  const amplitudeC = Float64Array.from(lo, (a, p) => (target(p) > 0 ? a : 0));
+  // 2. The trim. Added to the days counted at that amplitude while that takes at most
+  // MAX_ADDED_TRIM_C; else (no counted day, or a few that the next crossing would have joined
+  // by many at once) a plateau of the year's hottest days at 1.2-2.4 degC over the MMM.
+  const pulsed = clearOfLine(addHeatwave(base, days, amplitudeC, year), pixels);
+  const reached = seasonMaxDhw(pixels, days, pulsed, year);
+  const counted = new Float64Array(n);
+  const firstOfYear = Date.UTC(year, 0, 1) / 86_400_000;
+  days.forEach((day, t) => {
+    if (day < firstOfYear) return;
+    for (let p = 0; p < n; p++) {
+      const pixel = pixels[p] as ReplayPixel;
+      const anomaly = (pulsed[t * n + p] as number) - pixel.minC - pixel.rangeC;
+      if (anomaly >= HOTSPOT_LINE_C + LINE_MARGIN_C) counted[p] = (counted[p] as number) + 1;
+    }
+  });
+  const plateauDays = Uint8Array.from(pixels, (pixel, p) => {
+    const weeks = 7 * pixel.targetDhw;
+    const added = (7 * (pixel.targetDhw - (reached[p] as number))) / (counted[p] as number);
+    if (pixel.targetDhw <= 0 || ((counted[p] as number) > 0 && added <= MAX_ADDED_TRIM_C)) return 0;
+    return weeks < 0.5 ? 0 : Math.min(255, Math.max(1, Math.floor(weeks / 1.2)));
+  });
+  const marks = trimDays(pulsed, pixels, days, year, plateauDays);
+  // A plateau starts clear of the line (counted whole), an added trim at 0; none without days.
+  const low = Float64Array.from(plateauDays, (m) => (m > 0 ? HOTSPOT_LINE_C + LINE_MARGIN_C : 0));
+  const high = Float64Array.from(pixels, (pixel, p) =>
+    pixel.targetDhw > 0 && ((plateauDays[p] as number) > 0 || (counted[p] as number) > 0)
+      ? MAX_TRIM_C
+      : (low[p] as number),
+  );
+  const trimC = new Float64Array(n);
+  for (let step = 0; step < BISECTION_STEPS; step++) {
+    for (let p = 0; p < n; p++) trimC[p] = ((low[p] as number) + (high[p] as number)) / 2;
+    const dhw = seasonMaxDhw(pixels, days, addTrim(pulsed, pixels, trimC, marks), year);
+    for (let p = 0; p < n; p++) {
+      if ((dhw[p] as number) < target(p)) low[p] = trimC[p] as number;
+      else high[p] = trimC[p] as number;
+    }
+  }
+  return { amplitudeC, trimC: high, plateauDays };
 }
 
 export interface ReplayGrid {
@@ -206,11 +364,11 @@ export async function writeReplaySeason(
     timings?: ReplayTimings;
     onProgress?: (written: number, of: number) => void;
   } = {},
-): Promise<{ files: string[]; amplitudeC: Float64Array; grid: ReplayGrid; days: number[] }> {
+): Promise<{ files: string[]; heatwave: Heatwave; grid: ReplayGrid; days: number[] }> {
   let started = performance.now();
   const days = seasonDays(year);
-  const amplitudeC = calibrateHeatwave(pixels, days, year);
-  const sst = seasonSst(pixels, days, amplitudeC, year);
+  const heatwave = calibrateHeatwave(pixels, days, year);
+  const sst = seasonSst(pixels, days, heatwave, year);
   const grid = replayGrid(pixels);
   if (options.timings) options.timings.calibrateMs += performance.now() - started;
   started = performance.now();
@@ -238,5 +396,5 @@ export async function writeReplaySeason(
     await writer.close();
   }
   if (options.timings) options.timings.writeMs += performance.now() - started;
-  return { files, amplitudeC, grid, days };
+  return { files, heatwave, grid, days };
 }

@@ -75,7 +75,7 @@ describe('replay - files a standard reader opens, Sentinel-2 scenes our ingestio
     expect(lat.every((v, i) => i === 0 || v < (lat[i - 1] as number))).toBe(true);
     expect(lat).toHaveLength(season.grid.lat.length);
     // Decoded values are the replayed SST at each pixel's cell; every other cell is fill (NaN).
-    const sst = seasonSst(pixels, season.days, season.amplitudeC, 2016);
+    const sst = seasonSst(pixels, season.days, season.heatwave, 2016);
     const values = ds.sst as (number | null)[];
     pixels.forEach((_, p) => {
       const got = values[season.grid.cellOf[p] as number];

@@ -10,7 +10,13 @@ import {
 import { workspaceRoot } from '@reefguard/core/cli/workspace';
 import { connectNats, createSubjectPublisher } from '../connections.js';
 import { ensureReadingsConsumer } from '../jetstream-source.js';
-import { loadReplayPixels, type ReplayPixel, seasonSst, writeReplaySeason } from '../replay.js';
+import {
+  heatwaveSlice,
+  loadReplayPixels,
+  type ReplayPixel,
+  seasonSst,
+  writeReplaySeason,
+} from '../replay.js';
 import { startReplayStacServer, writeReplaySentinel2 } from '../replay-sentinel2.js';
 
 const USAGE = `usage: ./reefguard replay --season YEAR [--out DIR] [--buoys N] [--sentinel2 N]
@@ -89,7 +95,7 @@ async function publishBuoys(
   season: Awaited<ReturnType<typeof writeReplaySeason>>,
   year: number,
 ) {
-  const sst = seasonSst(buoys, season.days, season.amplitudeC.slice(0, buoys.length), year);
+  const sst = seasonSst(buoys, season.days, heatwaveSlice(season.heatwave, 0, buoys.length), year);
   const nc = await connectNats(config.NATS_URL, config.NATS_TOKEN);
   try {
     await ensureReadingsConsumer({ nc });
