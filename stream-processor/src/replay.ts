@@ -263,36 +263,23 @@ export function calibrateHeatwave(
   year: number,
 ): Heatwave {
   const n = pixels.length;
-  const target = (p: number) => (pixels[p] as ReplayPixel).targetDhw;
   const base = seasonClimatology(pixels, days);
   // 1. The amplitude: the largest found below the target (`lo`), the smallest at or above (`hi`).
   const lo = new Float64Array(n);
   const hi = new Float64Array(n).fill(MAX_AMPLITUDE_C);
-  const mid = new Float64Array(n);
-  for (let step = 0; step < BISECTION_STEPS; step++) {
-    for (let p = 0; p < n; p++) mid[p] = ((lo[p] as number) + (hi[p] as number)) / 2;
-    const dhw = seasonMaxDhw(pixels, days, addHeatwave(base, days, mid, year), year);
-    for (let p = 0; p < n; p++) {
-      if ((dhw[p] as number) < target(p)) lo[p] = mid[p] as number;
-      else hi[p] = mid[p] as number;
-    }
-  }
+  bisect(pixels, lo, hi, (a) => seasonMaxDhw(pixels, days, addHeatwave(base, days, a, year), year));
   // Pixels without heat stress that year get no heatwave at all.
-  const amplitudeC = Float64Array.from(lo, (a, p) => (target(p) > 0 ? a : 0));
+  const amplitudeC = Float64Array.from(lo, (a, p) =>
+    (pixels[p] as ReplayPixel).targetDhw > 0 ? a : 0,
+  );
   // 2. The trim. Added to the days counted at that amplitude while that takes at most
   // MAX_ADDED_TRIM_C; else (no counted day, or a few that the next crossing would have joined
   // by many at once) a plateau of the year's hottest days at 1.2-2.4 degC over the MMM.
   const pulsed = clearOfLine(addHeatwave(base, days, amplitudeC, year), pixels);
   const reached = seasonMaxDhw(pixels, days, pulsed, year);
   const counted = new Float64Array(n);
-  const firstOfYear = Date.UTC(year, 0, 1) / 86_400_000;
-  days.forEach((day, t) => {
-    if (day < firstOfYear) return;
-    for (let p = 0; p < n; p++) {
-      const pixel = pixels[p] as ReplayPixel;
-      const anomaly = (pulsed[t * n + p] as number) - pixel.minC - pixel.rangeC;
-      if (anomaly >= HOTSPOT_LINE_C + LINE_MARGIN_C) counted[p] = (counted[p] as number) + 1;
-    }
+  trimDays(pulsed, pixels, days, year, new Uint8Array(n)).forEach((mark, i) => {
+    if (mark === RAISED) counted[i % n] = (counted[i % n] as number) + 1;
   });
   const plateauDays = Uint8Array.from(pixels, (pixel, p) => {
     const weeks = 7 * pixel.targetDhw;
@@ -308,16 +295,31 @@ export function calibrateHeatwave(
       ? MAX_TRIM_C
       : (low[p] as number),
   );
-  const trimC = new Float64Array(n);
+  bisect(pixels, low, high, (t) =>
+    seasonMaxDhw(pixels, days, addTrim(pulsed, pixels, t, marks), year),
+  );
+  return { amplitudeC, trimC: high, plateauDays };
+}
+
+/**
+ * Per pixel, narrows [`low`, `high`] (in place) to where `reach` (the annual max DHW of each
+ * pixel for a value per pixel) crosses the pixel's target: `low` below it, `high` at or above.
+ */
+function bisect(
+  pixels: readonly ReplayPixel[],
+  low: Float64Array,
+  high: Float64Array,
+  reach: (values: Float64Array) => Float64Array,
+): void {
+  const mid = new Float64Array(low.length);
   for (let step = 0; step < BISECTION_STEPS; step++) {
-    for (let p = 0; p < n; p++) trimC[p] = ((low[p] as number) + (high[p] as number)) / 2;
-    const dhw = seasonMaxDhw(pixels, days, addTrim(pulsed, pixels, trimC, marks), year);
-    for (let p = 0; p < n; p++) {
-      if ((dhw[p] as number) < target(p)) low[p] = trimC[p] as number;
-      else high[p] = trimC[p] as number;
+    for (let p = 0; p < mid.length; p++) mid[p] = ((low[p] as number) + (high[p] as number)) / 2;
+    const dhw = reach(mid);
+    for (let p = 0; p < mid.length; p++) {
+      if ((dhw[p] as number) < (pixels[p] as ReplayPixel).targetDhw) low[p] = mid[p] as number;
+      else high[p] = mid[p] as number;
     }
   }
-  return { amplitudeC, trimC: high, plateauDays };
 }
 
 export interface ReplayGrid {
