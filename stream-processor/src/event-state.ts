@@ -1,5 +1,6 @@
 import { TransportError } from '@reefguard/core';
 import type { ChainableCommander, Redis, Result } from 'ioredis';
+import { dropOldestSites, sitesKeptOf, touchSite } from './sites-kept.js';
 
 /**
  * The event-time state of every site: per-day SST sums, counts and maxima, the site's watermark
@@ -244,10 +245,7 @@ export function createEventState(options: EventStateOptions): EventState {
   // Ids are remembered for the lateness plus two days: an older redelivery is late anyway.
   const seenTtlMs = lateness + 2 * DAY_MS;
   const seenDaysKept = Math.ceil(seenTtlMs / DAY_MS) + 1;
-  const sitesKept = options.sitesKept ?? DEFAULT_SITES_KEPT;
-  if (!(Number.isInteger(sitesKept) && sitesKept > 0)) {
-    throw new RangeError(`event state: sitesKept must be a whole number > 0, got ${sitesKept}`);
-  }
+  const sitesKept = sitesKeptOf(options.sitesKept ?? DEFAULT_SITES_KEPT, 'event state');
   // In use order, least recent first: a site's entry moves to the end each time it is applied.
   const cache = new Map<string, SiteState>();
   const counts = { siteReads: 0, conflicts: 0, dropped: 0 };
@@ -271,10 +269,8 @@ export function createEventState(options: EventStateOptions): EventState {
     for (const [site, readings] of bySite) {
       let state = cache.get(site);
       const whole = !state;
-      if (state) {
-        cache.delete(site);
-        cache.set(site, state);
-      } else {
+      if (state) touchSite(cache, site, state);
+      else {
         const fresh = emptyState();
         state = fresh;
         cache.set(site, fresh);
@@ -395,11 +391,7 @@ export function createEventState(options: EventStateOptions): EventState {
       for (const [site, draft] of drafts)
         install(cache.get(site) as SiteState, draft, seenDaysKept);
       // Only between batches: a batch's sites stay known from its read to its commit.
-      for (const site of cache.keys()) {
-        if (cache.size <= sitesKept) break;
-        cache.delete(site);
-        counts.dropped += 1;
-      }
+      counts.dropped += dropOldestSites(cache, sitesKept);
       return results;
     },
   };

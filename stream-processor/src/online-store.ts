@@ -18,6 +18,7 @@ import {
 import { DEFAULT_SITES_KEPT, STATE_COMMIT_LUA } from './event-state.js';
 import type { FeatureWriter } from './feature-writer.js';
 import type { FeatureRow } from './offline-store.js';
+import { dropOldestSites, sitesKeptOf, touchSite } from './sites-kept.js';
 
 /**
  * The online store: one Redis hash per site (`reefguard:features:{site}`) with the latest
@@ -338,10 +339,7 @@ export function createRedisFeatureWriter(
   },
 ): FeatureWriter & { readonly sitesInMemory: number } {
   const { redis, ytdPrefix } = options;
-  const sitesKept = options.sitesKept ?? DEFAULT_SITES_KEPT;
-  if (!(Number.isInteger(sitesKept) && sitesKept > 0)) {
-    throw new RangeError(`online store: sitesKept must be a whole number > 0, got ${sitesKept}`);
-  }
+  const sitesKept = sitesKeptOf(options.sitesKept ?? DEFAULT_SITES_KEPT, 'online store');
   const ttl = options.ttlSeconds ?? ONLINE_TTL_SECONDS;
   const keyOf = options.keyOf ?? onlineFeatureKey;
   redis.defineCommand('reefguardWriteBatch', { lua: WRITE_BATCH_SCRIPT });
@@ -349,12 +347,7 @@ export function createRedisFeatureWriter(
   /** Each site's DHW hash as last read or written here, least recently used first. */
   const dhwHashes = new Map<string, Map<string, string>>();
   /** Drops the least recently used hashes beyond `sitesKept` (between batches only). */
-  const trim = () => {
-    for (const site of dhwHashes.keys()) {
-      if (dhwHashes.size <= sitesKept) break;
-      dhwHashes.delete(site);
-    }
-  };
+  const trim = () => dropOldestSites(dhwHashes, sitesKept);
 
   /** Reads the DHW hashes of these sites (not yet known here) in one round trip. */
   async function readDhw(sites: readonly string[]): Promise<void> {
@@ -381,13 +374,8 @@ export function createRedisFeatureWriter(
       const toRead: string[] = [];
       for (const site of dhwSites) {
         const hash = dhwHashes.get(site);
-        if (!hash) {
-          toRead.push(site);
-          continue;
-        }
-        // Most recently used last.
-        dhwHashes.delete(site);
-        dhwHashes.set(site, hash);
+        if (hash) touchSite(dhwHashes, site, hash);
+        else toRead.push(site);
       }
       await readDhw(toRead);
       const position = new Map(call.sites.map((site, i) => [site, i + 1]));
