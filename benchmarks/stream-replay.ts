@@ -29,6 +29,7 @@ import {
   openOfflineStore,
   type ReplayPixel,
   type ReplayTimings,
+  replayMmmC,
   writeReplaySeason,
 } from '@reefguard/stream-processor';
 
@@ -138,7 +139,7 @@ try {
     days: Int32Array.from(season.days),
     sstC: sst,
     pixels: n,
-    mmmC: Float64Array.from(pixels, (p) => p.minC + p.rangeC),
+    mmmC: replayMmmC(pixels),
   });
   const firstOfYear = Date.UTC(year, 0, 1) / 86_400_000;
   let within = 0;

@@ -50,6 +50,11 @@ export interface ReplayPixel {
   k490: number;
 }
 
+/** Each pixel's MMM (degC): the top of its seasonal cycle, MT_SST_MIN + MT_SST_SR. */
+export function replayMmmC(pixels: readonly ReplayPixel[]): Float64Array {
+  return Float64Array.from(pixels, (p) => p.minC + p.rangeC);
+}
+
 /** The days of a season: 1 December of the previous year to 30 April. */
 export function seasonDays(year: number): number[] {
   const from = Date.UTC(year - 1, 11, 1) / 86_400_000;
@@ -164,7 +169,7 @@ export function seasonMaxDhw(
     days: Int32Array.from(days),
     sstC,
     pixels: n,
-    mmmC: Float64Array.from(pixels, (p) => p.minC + p.rangeC),
+    mmmC: replayMmmC(pixels),
   });
   const firstOfYear = Date.UTC(year, 0, 1) / 86_400_000;
   const max = new Float64Array(n);
@@ -185,7 +190,7 @@ export function seasonMaxDhw(
  */
 function clearOfLine(sst: Float32Array, pixels: readonly ReplayPixel[]): Float32Array {
   const n = pixels.length;
-  const mmm = Float64Array.from(pixels, (p) => p.minC + p.rangeC);
+  const mmm = replayMmmC(pixels);
   for (let i = 0; i < sst.length; i++) {
     const line = (mmm[i % n] as number) + HOTSPOT_LINE_C;
     const v = sst[i] as number;
@@ -244,7 +249,7 @@ function addTrim(
   marks: Uint8Array,
 ): Float32Array {
   const n = pixels.length;
-  const mmm = Float64Array.from(pixels, (p) => p.minC + p.rangeC);
+  const mmm = replayMmmC(pixels);
   const out = Float32Array.from(sst);
   for (let i = 0; i < out.length; i++) {
     const trim = trimC[i % n] as number;
